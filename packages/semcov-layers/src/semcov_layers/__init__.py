@@ -1,0 +1,4 @@
+"""semcov_layers."""
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]
