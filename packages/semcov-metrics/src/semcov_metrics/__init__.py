@@ -1,4 +1,62 @@
-"""semcov_metrics."""
+"""semcov-metrics: coverage-aware fairness metrics (CDI, per-SCG coverage and TPR) and the
+performance and calibration metrics of the SemCovNet paper. Imports numpy, pandas and
+scikit-learn only; torch tensors are accepted as inputs without importing torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from semcov_metrics.alignment import align_gap, alignment_cosine, recall_at_1
+from semcov_metrics.calibration import expected_calibration_error, reliability_diagram
+from semcov_metrics.cdi import coverage_disparity_index
+from semcov_metrics.coverage import scg_coverage
+from semcov_metrics.disparity import fpr_disparity, group_rates, tpr_disparity
+from semcov_metrics.exceptions import UndefinedMetricWarning
+from semcov_metrics.performance import performance_report, sensitivity_at_specificity
+from semcov_metrics.report import SemanticFairnessReport, semantic_fairness_report
+from semcov_metrics.scarcity import (
+    cas_sampling_weights,
+    cas_subsets,
+    compositional_attribute_scarcity,
+)
+from semcov_metrics.semantic_scale import semantic_scale
+from semcov_metrics.tail import tail_groups, tail_sensitivity_at_specificity
+from semcov_metrics.tpr import scg_tpr
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+
+__all__ = [
+    "CoverageDisparityIndex",
+    "SemanticFairnessReport",
+    "UndefinedMetricWarning",
+    "__version__",
+    "align_gap",
+    "alignment_cosine",
+    "cas_sampling_weights",
+    "cas_subsets",
+    "compositional_attribute_scarcity",
+    "coverage_disparity_index",
+    "expected_calibration_error",
+    "fpr_disparity",
+    "group_rates",
+    "performance_report",
+    "recall_at_1",
+    "reliability_diagram",
+    "scg_coverage",
+    "scg_tpr",
+    "semantic_fairness_report",
+    "semantic_scale",
+    "sensitivity_at_specificity",
+    "tail_groups",
+    "tail_sensitivity_at_specificity",
+    "tpr_disparity",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The torchmetrics integration imports torch, so it loads only when asked for.
+    if name == "CoverageDisparityIndex":
+        from semcov_metrics.streaming import CoverageDisparityIndex
+
+        return CoverageDisparityIndex
+    raise AttributeError(f"module 'semcov_metrics' has no attribute {name!r}")

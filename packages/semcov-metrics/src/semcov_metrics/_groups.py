@@ -1,0 +1,166 @@
+"""The Semantic Coverage Group grid: encoding inputs into cells and summing weights per cell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from semcov_metrics._validation import (
+    as_descriptor_matrix,
+    as_float_array,
+    as_labels,
+    categories,
+    check_choice,
+    check_same_length,
+    check_threshold,
+    encode,
+)
+
+__all__: list[str] = []
+
+MEMBERSHIPS = ("soft", "hard")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The axes of an SCG grid: classes × descriptors × subgroups."""
+
+    classes: list[Any]
+    descriptors: list[str]
+    subgroups: list[Any]
+
+    @property
+    def n_cells(self) -> int:
+        """Number of (class, subgroup) cells; cell = class code · n_subgroups + subgroup code."""
+        return len(self.classes) * len(self.subgroups)
+
+    def cells(self, class_codes: np.ndarray, subgroup_codes: np.ndarray) -> np.ndarray:
+        return class_codes * len(self.subgroups) + subgroup_codes
+
+    def frame(self, **columns: np.ndarray) -> pd.DataFrame:
+        """A tidy frame, one row per SCG; each column is given as an (n_cells, K) array."""
+        n_c, n_k, n_s = len(self.classes), len(self.descriptors), len(self.subgroups)
+        data: dict[str, Any] = {
+            "class": np.repeat(np.asarray(self.classes, dtype=object), n_k * n_s),
+            "descriptor": np.tile(np.repeat(np.asarray(self.descriptors, dtype=object), n_s), n_c),
+            "subgroup": np.tile(np.asarray(self.subgroups, dtype=object), n_c * n_k),
+        }
+        for name, values in columns.items():
+            # (class, subgroup, descriptor) -> (class, descriptor, subgroup), row-major.
+            data[name] = np.asarray(values).reshape(n_c, n_s, n_k).transpose(0, 2, 1).ravel()
+        return pd.DataFrame(data)
+
+
+@dataclass(frozen=True)
+class Split:
+    """One validated split: descriptor matrix (N, K), class codes and subgroup codes (N,)."""
+
+    descriptors: np.ndarray
+    labels: np.ndarray
+    subgroups: np.ndarray
+
+
+def validate_split(
+    descriptors: Any,
+    labels: Any,
+    subgroups: Any,
+    names: tuple[str, str, str],
+    descriptor_names: Sequence[str] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Check one split's inputs; labels and subgroups stay raw until the grid is known."""
+    d_name, l_name, s_name = names
+    matrix, names_k = as_descriptor_matrix(descriptors, d_name, descriptor_names)
+    label_array = as_labels(labels, l_name)
+    subgroup_array = as_labels(subgroups, s_name)
+    check_same_length(**{d_name: matrix, l_name: label_array, s_name: subgroup_array})
+    return matrix, label_array, subgroup_array, names_k
+
+
+def encode_split(
+    grid: Grid,
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    subgroups: np.ndarray,
+    names: tuple[str, str, str],
+) -> Split:
+    return Split(
+        descriptors=matrix,
+        labels=encode(labels, names[1], grid.classes, "classes"),
+        subgroups=encode(subgroups, names[2], grid.subgroups, "subgroup_values"),
+    )
+
+
+def make_grid(
+    classes: Sequence[Any] | None,
+    descriptor_names: list[str],
+    subgroup_values: Sequence[Any] | None,
+    observed_labels: Sequence[np.ndarray],
+    observed_subgroups: Sequence[np.ndarray],
+) -> Grid:
+    return Grid(
+        classes=categories(classes, "classes", *observed_labels),
+        descriptors=descriptor_names,
+        subgroups=categories(subgroup_values, "subgroup_values", *observed_subgroups),
+    )
+
+
+def cell_sums(cell: np.ndarray, n_cells: int, weights: np.ndarray) -> np.ndarray:
+    """Σ weights[i, k] over the rows i of every cell: an (n_cells, K) array.
+
+    One ``np.bincount`` per column of a column-major copy: each reads one contiguous column,
+    several times faster than strided columns or one bincount over a flattened index.
+    """
+    columns = np.asfortranarray(weights)
+    return np.stack(
+        [
+            np.bincount(cell, weights=columns[:, k], minlength=n_cells)
+            for k in range(weights.shape[1])
+        ],
+        axis=1,
+    )
+
+
+def membership_weights(descriptors: np.ndarray, membership: str, threshold: Any) -> np.ndarray:
+    """Soft membership is the descriptor probability; hard membership is 1[p >= threshold]."""
+    check_choice(membership, "membership", MEMBERSHIPS)
+    if membership == "soft":
+        return descriptors
+    tau = check_threshold(threshold, "threshold", descriptors.shape[1])
+    return np.greater_equal(descriptors, tau).astype(np.float64, order="F")
+
+
+def prediction_codes(value: Any, name: str, classes: list[Any]) -> np.ndarray:
+    """Class codes of predictions given as labels (N,) or as class scores (N, n_classes)."""
+    array = np.asarray(value) if not hasattr(value, "detach") else value
+    ndim = getattr(array, "ndim", None)
+    if ndim == 2:
+        scores = as_float_array(array, name, ndim=2)
+        if scores.shape[1] != len(classes):
+            raise ValueError(
+                f"{name} has {scores.shape[1]} score columns but there are {len(classes)} "
+                f"classes ({classes})"
+            )
+        if not np.isfinite(scores).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return scores.argmax(axis=1)
+    labels = as_labels(value, name)
+    codes = pd.Index(classes).get_indexer(labels)
+    if (codes < 0).any():
+        unknown = sorted({str(v) for v in labels[codes < 0]})[:5]
+        raise ValueError(
+            f"{name} contains values that are not classes: {unknown}; classes = {classes}. "
+            "Pass predicted labels (threshold scores first) or an (N, n_classes) score matrix."
+        )
+    return codes.astype(np.intp)
+
+
+def prediction_labels(value: Any, name: str) -> np.ndarray | None:
+    """The label values of 1-D predictions (to join the class axis); None for score matrices."""
+    array = value if hasattr(value, "ndim") else np.asarray(value)
+    if array.ndim != 1:
+        return None
+    return as_labels(value, name)

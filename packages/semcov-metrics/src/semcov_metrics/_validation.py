@@ -1,0 +1,185 @@
+"""Input conversion and validation shared by every metric: one place that names bad arguments."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from semcov_metrics.exceptions import UndefinedMetricWarning
+
+__all__: list[str] = []
+
+
+def _is_torch_tensor(value: Any) -> bool:
+    # Recognise tensors by their type's module so that torch is never imported here.
+    module = type(value).__module__
+    return module.startswith("torch") and hasattr(value, "detach")
+
+
+def to_numpy(value: Any, name: str) -> np.ndarray:
+    """Convert numpy arrays, lists, pandas objects and torch tensors to a numpy array."""
+    if value is None:
+        raise TypeError(f"{name} is required, got None")
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be array-like, got {type(value).__name__}")
+    if _is_torch_tensor(value):
+        tensor = value.detach().cpu()
+        if str(tensor.dtype) in ("torch.bfloat16", "torch.float16"):
+            tensor = tensor.float()
+        return tensor.numpy()
+    if isinstance(value, pd.DataFrame | pd.Series | pd.Index):
+        return value.to_numpy()
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise TypeError(f"{name} must be array-like: {error}") from None
+
+
+def as_float_array(value: Any, name: str, *, ndim: int | tuple[int, ...]) -> np.ndarray:
+    """A finite float64 array with the given number of dimensions."""
+    array = to_numpy(value, name)
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if array.ndim not in allowed:
+        expected = " or ".join(f"{d}-D" for d in allowed)
+        raise ValueError(f"{name} must be {expected}, got an array of shape {array.shape}")
+    if array.dtype == bool:
+        array = array.astype(np.float64)
+    if not (np.issubdtype(array.dtype, np.number)):
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real-valued, got dtype {array.dtype}")
+    array = np.asarray(array, dtype=np.float64)
+    if array.size == 0:
+        raise ValueError(f"{name} is empty")
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def check_probabilities(array: np.ndarray, name: str) -> None:
+    """Probabilities must lie in [0, 1]; NaN and inf are rejected by the same two reductions."""
+    low, high = array.min(), array.max()
+    # min/max propagate NaN, so one comparison rejects NaN, inf and out-of-range values.
+    if not (low >= 0.0 and high <= 1.0):
+        if np.isnan(array).any():
+            raise ValueError(f"{name} contains NaN values; expected probabilities in [0, 1]")
+        raise ValueError(
+            f"{name} must contain probabilities in [0, 1], got values in [{low:g}, {high:g}]"
+        )
+
+
+def as_descriptor_matrix(
+    value: Any, name: str, descriptor_names: Sequence[str] | None
+) -> tuple[np.ndarray, list[str]]:
+    """An (N, K) float64 matrix of descriptor probabilities and the K descriptor names."""
+    names_from_frame = list(map(str, value.columns)) if isinstance(value, pd.DataFrame) else None
+    array = as_float_array(value, name, ndim=(1, 2))
+    if array.ndim == 1:
+        array = array[:, None]
+    check_probabilities(array, name)
+    n_descriptors = array.shape[1]
+    if descriptor_names is None:
+        names = names_from_frame or [f"d{k}" for k in range(n_descriptors)]
+    else:
+        names = [str(n) for n in descriptor_names]
+        if len(names) != n_descriptors:
+            raise ValueError(
+                f"descriptor_names has {len(names)} names but {name} has {n_descriptors} columns"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"descriptor names must be unique, got {names}")
+    return array, names
+
+
+def as_labels(value: Any, name: str) -> np.ndarray:
+    """A 1-D array of hashable labels without missing values."""
+    array = to_numpy(value, name)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty")
+    if pd.isna(array).any():
+        raise ValueError(
+            f"{name} contains missing values (NaN/None); fill them explicitly, "
+            "for example with 'unknown'"
+        )
+    return array
+
+
+def check_same_length(**arrays: np.ndarray) -> None:
+    lengths = {name: len(array) for name, array in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{name}={n}" for name, n in lengths.items())
+        raise ValueError(f"inputs must have the same number of samples, got {described}")
+
+
+def categories(given: Sequence[Any] | None, name: str, *observed: np.ndarray) -> list[Any]:
+    """The categories of an axis: ``given`` (checked), or the sorted union of observed values."""
+    if given is not None:
+        values = to_numpy(given, name)
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {values.shape}")
+        result = [_python_scalar(v) for v in values.tolist()]
+        if len(set(result)) != len(result):
+            raise ValueError(f"{name} contains duplicates: {result}")
+        return result
+    try:
+        union = np.unique(np.concatenate([np.unique(a) for a in observed]))
+    except TypeError:
+        raise TypeError(
+            f"values mix types that cannot be sorted; pass {name}= explicitly"
+        ) from None
+    return [_python_scalar(v) for v in union]
+
+
+def encode(values: np.ndarray, name: str, cats: list[Any], cats_name: str) -> np.ndarray:
+    """Integer codes of ``values`` within the list ``cats``; unknown values are an error."""
+    codes = pd.Index(cats).get_indexer(values)
+    if (codes < 0).any():
+        unknown = sorted({str(v) for v in values[codes < 0]})[:5]
+        raise ValueError(
+            f"{name} contains values not in {cats_name}: {unknown}; {cats_name} = {cats}"
+        )
+    return codes.astype(np.intp)
+
+
+def _python_scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_threshold(value: Any, name: str, size: int) -> np.ndarray:
+    """A threshold in [0, 1]: one for all descriptors, or one per descriptor."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"{name} must be a float or a sequence of floats, got {value!r}")
+    array = to_numpy(value, name)
+    if not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must be numeric, got {value!r}")
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim == 0:
+        array = np.full(size, float(array))
+    if array.shape != (size,):
+        raise ValueError(
+            f"{name} must be a scalar or have one value per descriptor ({size}), "
+            f"got shape {array.shape}"
+        )
+    if not (np.isfinite(array).all() and (array >= 0).all() and (array <= 1).all()):
+        raise ValueError(f"{name} must lie in [0, 1], got {array.tolist()}")
+    return array
+
+
+def warn_undefined(message: str) -> float:
+    warnings.warn(message, UndefinedMetricWarning, stacklevel=3)
+    return float("nan")
