@@ -1,4 +1,80 @@
-"""semcov_layers."""
+"""semcov-layers: the SemCovNet building blocks as drop-in PyTorch modules (torch + einops only)."""
+
+from .cross_attention import DescriptorCrossAttention
+from .descriptor_map import (
+    DescriptorEmbedding,
+    SemanticDescriptorMap,
+    fuse_descriptor_maps,
+    normalize_descriptor_maps,
+)
+from .encoder import SemanticEncoder, SemanticEncoderLayer, SemanticEncoderOutput
+from .factory import TimmFeatureExtractor, create_semcovnet
+from .losses import (
+    AsymmetricLoss,
+    CDIRegularizer,
+    ClassBalancedLoss,
+    DVALoss,
+    GroupDROLoss,
+    NIRRegularizer,
+    SemanticScaleBalancedLoss,
+    SemCovLoss,
+    SemCovLossOutput,
+    asymmetric_loss,
+    cdi_regularizer,
+    class_balanced_loss,
+    class_balanced_weights,
+    dva_loss,
+    group_dro_loss,
+    nir_regularizer,
+    semantic_scale,
+    semantic_scale_weights,
+    semcov_loss,
+)
+from .modulation import (
+    DescriptorAttentionModulation,
+    descriptor_uncertainty,
+    film,
+    uncertainty_gate,
+)
+from .semcovnet import SemCovNet, SemCovNetOutput
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+
+__all__ = [
+    "AsymmetricLoss",
+    "CDIRegularizer",
+    "ClassBalancedLoss",
+    "DVALoss",
+    "DescriptorAttentionModulation",
+    "DescriptorCrossAttention",
+    "DescriptorEmbedding",
+    "GroupDROLoss",
+    "NIRRegularizer",
+    "SemCovLoss",
+    "SemCovLossOutput",
+    "SemCovNet",
+    "SemCovNetOutput",
+    "SemanticDescriptorMap",
+    "SemanticEncoder",
+    "SemanticEncoderLayer",
+    "SemanticEncoderOutput",
+    "SemanticScaleBalancedLoss",
+    "TimmFeatureExtractor",
+    "__version__",
+    "asymmetric_loss",
+    "cdi_regularizer",
+    "class_balanced_loss",
+    "class_balanced_weights",
+    "create_semcovnet",
+    "descriptor_uncertainty",
+    "dva_loss",
+    "film",
+    "fuse_descriptor_maps",
+    "group_dro_loss",
+    "nir_regularizer",
+    "normalize_descriptor_maps",
+    "semantic_scale",
+    "semantic_scale_weights",
+    "semcov_loss",
+    "uncertainty_gate",
+]

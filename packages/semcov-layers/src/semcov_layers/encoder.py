@@ -1,0 +1,396 @@
+"""Semantic Encoder: stacked SDM, cross-attention and DAM layers with descriptor feedback (§3.2)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from einops import rearrange
+from torch import Tensor, nn
+
+from ._validation import (
+    check_choice,
+    check_floating,
+    check_positive_int,
+    check_probabilities,
+    check_same_batch,
+    check_tensor,
+)
+from .cross_attention import DescriptorCrossAttention
+from .descriptor_map import FUSION_MODES, MAP_NORMS, DescriptorEmbedding, SemanticDescriptorMap
+from .modulation import DescriptorAttentionModulation
+
+__all__ = [
+    "ENCODER_ORDERS",
+    "FEEDBACK_MODES",
+    "LAYER_ORDERS",
+    "SemanticEncoder",
+    "SemanticEncoderLayer",
+    "SemanticEncoderOutput",
+    "layer_orders",
+]
+
+LAYER_ORDERS = ("attn_dam", "dam_attn", "mixture")
+ENCODER_ORDERS = ("attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn", "mixture")
+FEEDBACK_MODES = ("residual", "replace")
+_PROB_EPS = 1e-4
+
+
+def layer_orders(order: str, depth: int) -> tuple[str, ...]:
+    """Per-layer order for an encoder-level ``order`` (paper Table 5).
+
+    ``mixture_attn_dam`` runs attn -> DAM in the early layers and DAM -> attn in the late ones,
+    ``mixture_dam_attn`` the reverse. paper: "early" and "late" are not defined; here the early
+    layers are the first ``ceil(depth / 2)`` (depth 3: two early, one late).
+
+    Args:
+        order: One of ``attn_dam | dam_attn | mixture_attn_dam | mixture_dam_attn | mixture``.
+        depth: Number of layers.
+
+    Returns:
+        One of ``attn_dam | dam_attn | mixture`` per layer.
+    """
+    check_choice(order, "order", ENCODER_ORDERS)
+    check_positive_int(depth, "depth")
+    if order in LAYER_ORDERS:
+        return (order,) * depth
+    early = math.ceil(depth / 2)
+    first, second = (
+        ("attn_dam", "dam_attn") if order == "mixture_attn_dam" else ("dam_attn", "attn_dam")
+    )
+    return (first,) * early + (second,) * (depth - early)
+
+
+@dataclass
+class SemanticEncoderOutput:
+    """What :class:`SemanticEncoder` returns.
+
+    Attributes:
+        features: Modulated feature map F_s of the last layer, shape (B, D, H, W).
+        token: Final descriptor token t, shape (B, D).
+        maps: Semantic descriptor map M of every layer, each (B, K, H, W).
+        descriptors: Descriptor probabilities each layer used, each (B, K); the first is the
+            input, later ones are feedback-refined (all equal to the input without feedback).
+    """
+
+    features: Tensor
+    token: Tensor
+    maps: tuple[Tensor, ...]
+    descriptors: tuple[Tensor, ...]
+
+
+class SemanticEncoderLayer(nn.Module):
+    """One encoder layer: SDM, descriptor cross-attention and DAM in a given order.
+
+    * ``attn_dam``: the token attends to the unmodulated features, then DAM modulates them.
+    * ``dam_attn``: DAM modulates with the incoming token, then the token attends to the result.
+    * ``mixture``: both orders run with the same modules and are fused by learned per-channel
+      gates (``sigmoid`` of a parameter, initialised at 0.5). paper: "fuses both orderings within
+      each layer via learned gating"; here the gates are input-independent parameters, one for the
+      features and one for the token.
+
+    The defaults keep the layer cheap next to a CNN backbone: attention width ``dim // 4`` and an
+    FFN of ``mlp_ratio = 0.5`` on the single token.
+
+    Args:
+        dim: Channels D of the (projected) feature map and width of the token.
+        num_descriptors: Number of descriptors K.
+        order: ``attn_dam | dam_attn | mixture``.
+        sdm_mode: Fusion mode of the SDM (``descriptor | feature | add | mul | gated``).
+        map_norm: SDM normalization (``softmax | none``).
+        prior_size: Side of the SDM descriptor prior map.
+        num_heads: Attention heads.
+        attn_dim: Attention width; default ``dim // 4``.
+        mlp_ratio: Token FFN width as a multiple of ``dim``.
+        film_hidden_dim: Hidden width of the DAM FiLM MLP.
+        dam_residual: Return ``F + F_s`` from DAM.
+        attn_drop: Attention dropout.
+        proj_drop: Projection/FFN dropout.
+        act_layer: Activation class.
+        norm_layer: 2-D normalization class.
+        token_norm_layer: Token normalization class.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_descriptors: int,
+        *,
+        order: str = "attn_dam",
+        sdm_mode: str = "gated",
+        map_norm: str = "softmax",
+        prior_size: int = 4,
+        num_heads: int = 4,
+        attn_dim: int | None = None,
+        mlp_ratio: float = 0.5,
+        film_hidden_dim: int | None = None,
+        dam_residual: bool = True,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+        act_layer: type[nn.Module] = nn.GELU,
+        norm_layer: type[nn.Module] = nn.BatchNorm2d,
+        token_norm_layer: type[nn.Module] = nn.LayerNorm,
+    ) -> None:
+        super().__init__()
+        check_positive_int(dim, "dim")
+        check_positive_int(num_descriptors, "num_descriptors")
+        check_choice(order, "order", LAYER_ORDERS)
+        self.dim = dim
+        self.num_descriptors = num_descriptors
+        self.order = order
+        self.sdm = SemanticDescriptorMap(
+            dim,
+            num_descriptors,
+            mode=sdm_mode,
+            norm=map_norm,
+            prior_size=prior_size,
+            act_layer=act_layer,
+        )
+        self.attn = DescriptorCrossAttention(
+            dim,
+            num_heads,
+            attn_dim=attn_dim or max(dim // 4, num_heads),
+            mlp_ratio=mlp_ratio,
+            attn_drop=attn_drop,
+            proj_drop=proj_drop,
+            act_layer=act_layer,
+            norm_layer=token_norm_layer,
+        )
+        self.dam = DescriptorAttentionModulation(
+            dim,
+            num_descriptors,
+            film_hidden_dim=film_hidden_dim,
+            residual=dam_residual,
+            act_layer=act_layer,
+            norm_layer=norm_layer,
+        )
+        if order == "mixture":
+            self.feature_mix = nn.Parameter(torch.zeros(dim))
+            self.token_mix = nn.Parameter(torch.zeros(dim))
+
+    def _attend(self, token: Tensor, features: Tensor) -> Tensor:
+        return self.attn(token, rearrange(features, "b d h w -> b (h w) d"))
+
+    def forward(
+        self, features: Tensor, token: Tensor, descriptors: Tensor, descriptor_token: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Run one layer.
+
+        Args:
+            features: F, shape (B, D, H, W).
+            token: Incoming cross-attention token, shape (B, D).
+            descriptors: Descriptor probabilities of this layer, shape (B, K).
+            descriptor_token: psi_d(descriptors), shape (B, D), for the SDM descriptor branch.
+
+        Returns:
+            ``(features, token, descriptor_map)`` with shapes (B, D, H, W), (B, D), (B, K, H, W).
+        """
+        descriptor_map = self.sdm(features, descriptors, descriptor_token)
+        if self.order == "attn_dam":
+            token = self._attend(token, features)
+            features = self.dam(features, token, descriptor_map, descriptors)
+        elif self.order == "dam_attn":
+            features = self.dam(features, token, descriptor_map, descriptors)
+            token = self._attend(token, features)
+        else:
+            token_a = self._attend(token, features)
+            features_a = self.dam(features, token_a, descriptor_map, descriptors)
+            features_b = self.dam(features, token, descriptor_map, descriptors)
+            token_b = self._attend(token, features_b)
+            mix_f = rearrange(torch.sigmoid(self.feature_mix), "d -> 1 d 1 1")
+            mix_t = torch.sigmoid(self.token_mix)
+            features = mix_f * features_a + (1.0 - mix_f) * features_b
+            token = mix_t * token_a + (1.0 - mix_t) * token_b
+        return features, token, descriptor_map
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, num_descriptors={self.num_descriptors}, order={self.order!r}"
+
+
+class SemanticEncoder(nn.Module):
+    """The paper's Semantic Encoder on a D-channel projection of a backbone feature map.
+
+    ``F -> 1x1 conv + norm (C_f -> D)``, descriptor token ``t = psi_d(p)``, then ``depth`` layers of
+    SDM / cross-attention / DAM. With ``feedback`` the token after layer l refines the descriptors
+    used by layer l + 1 (SDM and DAM uncertainty), which closes the paper's loop (Fig. 2, Fig. 6).
+
+    Decisions where the paper is silent (paper: ...; here: ...):
+
+    * feedback: "the updated token is further projected to produce a descriptor representation that
+      regenerates SDM" / PAPER_NOTES: ``sigmoid(Linear(t))``; here ``feedback_mode="residual"``
+      (default) adds the projection in logit space, ``p' = sigmoid(logit(p) + Linear(t))``, so the
+      refined descriptors start near the input ones instead of near 0.5;
+      ``feedback_mode="replace"`` is the literal ``sigmoid(Linear(t))``. The refined descriptors
+      rebuild the next layer's descriptor token ``psi_d(p')`` (the SDM's descriptor branch) while
+      the attention token itself is carried from layer to layer. The last layer has no successor, so
+      feedback needs ``depth >= 2`` to act.
+    * psi_d is shared by all layers (one "descriptor projection", as the feedback text implies).
+    * the projection: PAPER_NOTES fixes a 1x1 conv C_f -> D; here followed by ``norm_layer``.
+
+    Args:
+        in_channels: Channels C_f of the backbone feature map.
+        num_descriptors: Number of descriptors K.
+        dim: Encoder width D (default 256).
+        depth: Number of layers, 1-6 (default 3).
+        order: ``attn_dam | dam_attn | mixture_attn_dam | mixture_dam_attn | mixture``.
+        feedback: Refine descriptors between layers.
+        feedback_mode: ``residual`` or ``replace``.
+        sdm_mode: SDM fusion mode.
+        map_norm: SDM normalization.
+        prior_size: Side of the SDM descriptor prior map.
+        num_heads: Attention heads.
+        attn_dim: Attention width; default ``dim // 4``.
+        mlp_ratio: Token FFN width as a multiple of ``dim``.
+        embed_hidden_dim: Hidden width of psi_d.
+        film_hidden_dim: Hidden width of the DAM FiLM MLP.
+        dam_residual: Return ``F + F_s`` from every DAM.
+        attn_drop: Attention dropout.
+        proj_drop: Projection/FFN dropout.
+        act_layer: Activation class.
+        norm_layer: 2-D normalization class.
+        token_norm_layer: Token normalization class.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_descriptors: int,
+        *,
+        dim: int = 256,
+        depth: int = 3,
+        order: str = "attn_dam",
+        feedback: bool = True,
+        feedback_mode: str = "residual",
+        sdm_mode: str = "gated",
+        map_norm: str = "softmax",
+        prior_size: int = 4,
+        num_heads: int = 4,
+        attn_dim: int | None = None,
+        mlp_ratio: float = 0.5,
+        embed_hidden_dim: int | None = None,
+        film_hidden_dim: int | None = None,
+        dam_residual: bool = True,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+        act_layer: type[nn.Module] = nn.GELU,
+        norm_layer: type[nn.Module] = nn.BatchNorm2d,
+        token_norm_layer: type[nn.Module] = nn.LayerNorm,
+    ) -> None:
+        super().__init__()
+        check_positive_int(in_channels, "in_channels")
+        check_positive_int(num_descriptors, "num_descriptors")
+        check_positive_int(dim, "dim")
+        check_positive_int(depth, "depth")
+        if depth > 6:
+            raise ValueError(f"`depth` must be between 1 and 6 (paper Fig. 6), got {depth}")
+        check_choice(order, "order", ENCODER_ORDERS)
+        check_choice(feedback_mode, "feedback_mode", FEEDBACK_MODES)
+        check_choice(sdm_mode, "sdm_mode", FUSION_MODES)
+        check_choice(map_norm, "map_norm", MAP_NORMS)
+        self.in_channels = in_channels
+        self.num_descriptors = num_descriptors
+        self.dim = dim
+        self.depth = depth
+        self.order = order
+        self.feedback = feedback
+        self.feedback_mode = feedback_mode
+
+        self.proj = nn.Sequential(nn.Conv2d(in_channels, dim, 1, bias=False), norm_layer(dim))
+        self.descriptor_embed = DescriptorEmbedding(
+            dim, num_descriptors, hidden_dim=embed_hidden_dim, act_layer=act_layer
+        )
+        self.layers = nn.ModuleList(
+            SemanticEncoderLayer(
+                dim,
+                num_descriptors,
+                order=layer_order,
+                sdm_mode=sdm_mode,
+                map_norm=map_norm,
+                prior_size=prior_size,
+                num_heads=num_heads,
+                attn_dim=attn_dim,
+                mlp_ratio=mlp_ratio,
+                film_hidden_dim=film_hidden_dim,
+                dam_residual=dam_residual,
+                attn_drop=attn_drop,
+                proj_drop=proj_drop,
+                act_layer=act_layer,
+                norm_layer=norm_layer,
+                token_norm_layer=token_norm_layer,
+            )
+            for layer_order in layer_orders(order, depth)
+        )
+        # One head per layer that has a successor: the last token has no layer left to refine.
+        self.feedback_heads = nn.ModuleList(
+            nn.Linear(dim, num_descriptors) for _ in range(depth - 1 if feedback else 0)
+        )
+
+    def refine_descriptors(self, descriptors: Tensor, token: Tensor, index: int) -> Tensor:
+        """Feedback: descriptors for layer ``index + 1`` from the token after layer ``index``.
+
+        Args:
+            descriptors: Probabilities used by layer ``index``, shape (B, K).
+            token: Token after layer ``index``, shape (B, D).
+            index: Layer index, ``0 <= index < depth - 1``.
+
+        Returns:
+            Refined probabilities, shape (B, K).
+        """
+        delta = self.feedback_heads[index](token)
+        if self.feedback_mode == "replace":
+            return torch.sigmoid(delta)
+        return torch.sigmoid(torch.logit(descriptors.clamp(_PROB_EPS, 1.0 - _PROB_EPS)) + delta)
+
+    def forward(self, features: Tensor, descriptors: Tensor) -> SemanticEncoderOutput:
+        """Encode a backbone feature map under descriptor guidance.
+
+        Args:
+            features: Backbone map F, shape (B, C_f, H, W).
+            descriptors: Descriptor probabilities p in [0, 1], shape (B, K).
+
+        Returns:
+            :class:`SemanticEncoderOutput` with features (B, D, H, W), token (B, D), ``depth`` maps
+            (B, K, H, W) and ``depth`` descriptor tensors (B, K).
+        """
+        check_tensor(
+            features,
+            "features",
+            ndim=4,
+            shape=f"(B, C, H, W) with C = {self.in_channels}",
+            sizes={1: self.in_channels},
+        )
+        check_floating(features, "features")
+        check_tensor(
+            descriptors,
+            "descriptors",
+            ndim=2,
+            shape=f"(B, K) with K = {self.num_descriptors}",
+            sizes={1: self.num_descriptors},
+        )
+        check_floating(descriptors, "descriptors")
+        check_same_batch(features, "features", descriptors, "descriptors")
+        check_probabilities(descriptors, "descriptors")
+
+        x = self.proj(features)
+        current = descriptors
+        descriptor_token = self.descriptor_embed(current)
+        token = descriptor_token
+        maps: list[Tensor] = []
+        used: list[Tensor] = []
+        for index, layer in enumerate(self.layers):
+            if index > 0 and self.feedback:
+                current = self.refine_descriptors(current, token, index - 1)
+                descriptor_token = self.descriptor_embed(current)
+            used.append(current)
+            x, token, descriptor_map = layer(x, token, current, descriptor_token)
+            maps.append(descriptor_map)
+        return SemanticEncoderOutput(
+            features=x, token=token, maps=tuple(maps), descriptors=tuple(used)
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_channels={self.in_channels}, num_descriptors={self.num_descriptors}, "
+            f"dim={self.dim}, depth={self.depth}, order={self.order!r}, feedback={self.feedback}"
+        )

@@ -1,0 +1,349 @@
+"""CDI regularizer R_CDI (paper Eq. 8-9): decorrelate per-SCG error from training coverage."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .._validation import (
+    check_choice,
+    check_floating,
+    check_index_range,
+    check_integer,
+    check_probabilities,
+    check_same_batch,
+    check_tensor,
+)
+from ._common import as_float, distributed_sum
+
+__all__ = [
+    "MEMBERSHIPS",
+    "CDIRegularizer",
+    "cdi_regularizer",
+    "coverage_error_correlation",
+    "scg_recall_sums",
+    "true_class_probability",
+]
+
+MEMBERSHIPS = ("soft", "hard")
+# Sums of squared deviations below this count as "no variance": the correlation is undefined there
+# and its gradient would explode, so the regularizer returns 0 instead.
+_VARIANCE_TOL = 1e-8
+
+
+def true_class_probability(logits: Tensor, targets: Tensor) -> Tensor:
+    """Probability q_i the model gives to the true class (the summand of paper Eq. 8).
+
+    Args:
+        logits: (B,) or (B, 1) binary logits (sigmoid), or (B, T) class logits (softmax).
+        targets: Class indices, shape (B,).
+
+    Returns:
+        q, shape (B,), float32 or wider.
+    """
+    logits = as_float(logits)
+    if logits.dim() == 2 and logits.shape[1] == 1:
+        logits = logits[:, 0]
+    if logits.dim() == 1:
+        positive = torch.sigmoid(logits)
+        return torch.where(targets == 1, positive, 1.0 - positive)
+    return logits.softmax(dim=-1).gather(1, targets.long().unsqueeze(1)).squeeze(1)
+
+
+def scg_recall_sums(
+    true_probability: Tensor,
+    targets: Tensor,
+    descriptors: Tensor,
+    subgroups: Tensor,
+    num_classes: int,
+    num_subgroups: int,
+    *,
+    membership: str = "soft",
+    threshold: float = 0.5,
+) -> tuple[Tensor, Tensor]:
+    """Per-SCG membership mass and membership-weighted true-class probability.
+
+    The weight of sample i in SCG g = (c, d, s) is ``1[y_i = c] 1[s_i = s] w_id`` with
+    ``w_id = p_id`` (``soft``) or ``1[p_id >= threshold]`` (``hard``).
+
+    Args:
+        true_probability: q, shape (B,).
+        targets: Class indices, shape (B,).
+        descriptors: Probabilities p, shape (B, K).
+        subgroups: Subgroup indices, shape (B,).
+        num_classes: C.
+        num_subgroups: S.
+        membership: ``soft`` or ``hard``.
+        threshold: Descriptor threshold of hard membership.
+
+    Returns:
+        ``(support, hits)``, both shape (C, K, S); ``hits / support`` is the soft TPR_g of Eq. 8.
+    """
+    check_choice(membership, "membership", MEMBERSHIPS)
+    weights = as_float(descriptors)
+    if membership == "hard":
+        weights = (weights >= threshold).to(weights.dtype)
+    classes = F.one_hot(targets.long(), num_classes).to(weights.dtype)
+    groups = F.one_hot(subgroups.long(), num_subgroups).to(weights.dtype)
+    support = torch.einsum("bc,bk,bs->cks", classes, weights, groups)
+    hits = torch.einsum(
+        "b,bc,bk,bs->cks", true_probability.to(weights.dtype), classes, weights, groups
+    )
+    return support, hits
+
+
+def coverage_error_correlation(
+    coverage: Tensor,
+    support: Tensor,
+    hits: Tensor,
+    *,
+    min_support: float = 0.0,
+) -> Tensor:
+    """``|Pearson(c_g, e_g)|`` across the SCGs whose support exceeds ``min_support`` (Eq. 9).
+
+    paper: Eq. 9 averages a per-group ``Corr(c_g, e_g)``, which is undefined for one group;
+    here (PAPER_NOTES): one Pearson correlation across SCGs of the fixed coverage c_g and the soft
+    miss rate ``e_g = 1 - hits_g / support_g``. Fewer than 3 valid SCGs or (near-)zero variance of
+    c or e gives 0 (still attached to the graph), never NaN.
+
+    Args:
+        coverage: c_g, shape (C, K, S).
+        support: Membership mass per SCG, shape (C, K, S).
+        hits: Membership-weighted true-class probability per SCG, shape (C, K, S).
+        min_support: SCGs with ``support <= min_support`` are left out.
+
+    Returns:
+        Scalar in [0, 1].
+    """
+    coverage = as_float(coverage).to(hits.dtype)
+    valid = support > min_support
+    mask = valid.to(hits.dtype)
+    count = mask.sum()
+    safe_support = torch.where(valid, support, torch.ones_like(support))
+    error = torch.where(valid, 1.0 - hits / safe_support, torch.zeros_like(hits))
+    denominator = count.clamp_min(1.0)
+    centred_coverage = (coverage - (coverage * mask).sum() / denominator) * mask
+    centred_error = (error - (error * mask).sum() / denominator) * mask
+    covariance = (centred_coverage * centred_error).sum()
+    var_coverage = centred_coverage.square().sum()
+    var_error = centred_error.square().sum()
+    correlation = covariance / torch.sqrt(var_coverage * var_error + 1e-20)
+    defined = (count >= 3) & (var_coverage > _VARIANCE_TOL) & (var_error > _VARIANCE_TOL)
+    magnitude = correlation.abs()
+    return torch.where(defined, magnitude, magnitude * 0.0)
+
+
+def _check_inputs(
+    logits: object,
+    targets: object,
+    descriptors: object,
+    subgroups: object,
+    num_classes: int,
+    num_descriptors: int,
+    num_subgroups: int,
+) -> None:
+    check_tensor(
+        logits, "logits", ndim=(1, 2), shape=f"(B,) or (B, 1) binary, or (B, {num_classes})"
+    )
+    check_floating(logits, "logits")
+    binary = logits.dim() == 1 or logits.shape[1] == 1
+    if binary and num_classes != 2:
+        raise ValueError(
+            f"`logits` of shape {tuple(logits.shape)} are binary, but the coverage tensor has "
+            f"{num_classes} classes; pass logits of shape (B, {num_classes})"
+        )
+    if not binary and logits.shape[1] != num_classes:
+        raise ValueError(
+            f"`logits` must have shape (B, {num_classes}) to match the coverage tensor, got shape "
+            f"{tuple(logits.shape)}"
+        )
+    check_tensor(targets, "targets", ndim=1, shape="(B,) of class indices")
+    check_integer(targets, "targets")
+    check_same_batch(logits, "logits", targets, "targets")
+    check_index_range(targets, "targets", num_classes)
+    check_tensor(
+        descriptors,
+        "descriptors",
+        ndim=2,
+        shape=f"(B, K) with K = {num_descriptors}",
+        sizes={1: num_descriptors},
+    )
+    check_floating(descriptors, "descriptors")
+    check_same_batch(logits, "logits", descriptors, "descriptors")
+    check_probabilities(descriptors, "descriptors")
+    check_tensor(subgroups, "subgroups", ndim=1, shape="(B,) of subgroup indices")
+    check_integer(subgroups, "subgroups")
+    check_same_batch(logits, "logits", subgroups, "subgroups")
+    check_index_range(subgroups, "subgroups", num_subgroups)
+
+
+def _check_coverage(coverage: object) -> Tensor:
+    check_tensor(
+        coverage, "coverage", ndim=3, shape="(num_classes, num_descriptors, num_subgroups)"
+    )
+    check_floating(coverage, "coverage")
+    if not bool(torch.isfinite(coverage).all()) or bool((coverage < 0).any()):
+        raise ValueError("`coverage` must be finite and non-negative (an empty SCG has coverage 0)")
+    return coverage
+
+
+def cdi_regularizer(
+    logits: Tensor,
+    targets: Tensor,
+    descriptors: Tensor,
+    subgroups: Tensor,
+    coverage: Tensor,
+    *,
+    membership: str = "soft",
+    threshold: float = 0.5,
+    min_support: float = 0.0,
+) -> Tensor:
+    """R_CDI on one batch, without running statistics (see :class:`CDIRegularizer` for those).
+
+    Args:
+        logits: (B,) / (B, 1) binary or (B, C) class logits.
+        targets: Class indices, shape (B,).
+        descriptors: Probabilities p, shape (B, K).
+        subgroups: Subgroup indices, shape (B,).
+        coverage: Training coverage c_g, shape (C, K, S).
+        membership: ``soft`` or ``hard``.
+        threshold: Descriptor threshold of hard membership.
+        min_support: SCGs with support at or below this are left out.
+
+    Returns:
+        Scalar ``|rho(c_g, e_g)|``.
+    """
+    _check_coverage(coverage)
+    num_classes, num_descriptors, num_subgroups = coverage.shape
+    _check_inputs(
+        logits, targets, descriptors, subgroups, num_classes, num_descriptors, num_subgroups
+    )
+    support, hits = scg_recall_sums(
+        true_class_probability(logits, targets),
+        targets,
+        descriptors,
+        subgroups,
+        num_classes,
+        num_subgroups,
+        membership=membership,
+        threshold=threshold,
+    )
+    return coverage_error_correlation(coverage, support, hits, min_support=min_support)
+
+
+class CDIRegularizer(nn.Module):
+    """R_CDI with running per-SCG statistics (paper Eq. 8-9, read as in PAPER_NOTES).
+
+    A batch of 32 populates few of the 112 SCGs, so the per-SCG sums (membership mass and
+    membership-weighted true-class probability) are kept across batches in buffers:
+    ``total = decay * running + batch``. The loss is computed on ``total``, with gradient through
+    the current batch only (the running part is detached); in training mode ``running`` then becomes
+    ``total.detach()``. Under ``torch.distributed`` the batch sums are all-reduced first, so every
+    process sees the same statistics and back-propagates through its own samples.
+
+    paper: the accumulation is not described; here ``decay = 0.95`` (a memory of about 20 batches);
+    ``decay = 1`` accumulates over an epoch (call :meth:`reset` at epoch start), ``decay = 0`` uses
+    the batch alone. ``reduction`` does not apply: the loss is one correlation across SCGs.
+
+    Args:
+        coverage: Training coverage c_g, shape (num_classes, num_descriptors, num_subgroups),
+            computed on the training split (finite, >= 0; an empty SCG has coverage 0).
+        membership: ``soft`` (weight p_id) or ``hard`` (``p_id >= threshold``).
+        threshold: Descriptor threshold of hard membership.
+        decay: Factor applied to the running sums before adding a batch, in [0, 1].
+        min_support: SCGs whose accumulated support is at or below this are left out.
+    """
+
+    def __init__(
+        self,
+        coverage: Tensor,
+        *,
+        membership: str = "soft",
+        threshold: float = 0.5,
+        decay: float = 0.95,
+        min_support: float = 0.0,
+    ) -> None:
+        super().__init__()
+        _check_coverage(coverage)
+        check_choice(membership, "membership", MEMBERSHIPS)
+        if not 0.0 <= decay <= 1.0:
+            raise ValueError(f"`decay` must be in [0, 1], got {decay}")
+        if min_support < 0:
+            raise ValueError(f"`min_support` must be >= 0, got {min_support}")
+        self.membership = membership
+        self.threshold = threshold
+        self.decay = decay
+        self.min_support = min_support
+        self.register_buffer("coverage", coverage.detach().clone().float())
+        self.register_buffer("running_support", torch.zeros_like(self.coverage))
+        self.register_buffer("running_hits", torch.zeros_like(self.coverage))
+
+    @property
+    def num_classes(self) -> int:
+        return self.coverage.shape[0]
+
+    @property
+    def num_descriptors(self) -> int:
+        return self.coverage.shape[1]
+
+    @property
+    def num_subgroups(self) -> int:
+        return self.coverage.shape[2]
+
+    def reset(self) -> None:
+        """Forget the running per-SCG statistics."""
+        self.running_support.zero_()
+        self.running_hits.zero_()
+
+    def forward(
+        self, logits: Tensor, targets: Tensor, descriptors: Tensor, subgroups: Tensor
+    ) -> Tensor:
+        """Compute R_CDI and (in training mode) fold the batch into the running sums.
+
+        Args:
+            logits: (B,) / (B, 1) binary or (B, num_classes) class logits.
+            targets: Class indices, shape (B,).
+            descriptors: Probabilities p, shape (B, num_descriptors).
+            subgroups: Subgroup indices, shape (B,).
+
+        Returns:
+            Scalar in [0, 1].
+        """
+        _check_inputs(
+            logits,
+            targets,
+            descriptors,
+            subgroups,
+            self.num_classes,
+            self.num_descriptors,
+            self.num_subgroups,
+        )
+        support, hits = scg_recall_sums(
+            true_class_probability(logits, targets),
+            targets,
+            descriptors,
+            subgroups,
+            self.num_classes,
+            self.num_subgroups,
+            membership=self.membership,
+            threshold=self.threshold,
+        )
+        support = self.decay * self.running_support + distributed_sum(support).to(
+            self.running_support.dtype
+        )
+        hits = self.decay * self.running_hits + distributed_sum(hits).to(self.running_hits.dtype)
+        if self.training:
+            with torch.no_grad():
+                self.running_support.copy_(support.detach())
+                self.running_hits.copy_(hits.detach())
+        return coverage_error_correlation(
+            self.coverage, support, hits, min_support=self.min_support
+        )
+
+    def extra_repr(self) -> str:
+        c, k, s = self.coverage.shape
+        return (
+            f"num_classes={c}, num_descriptors={k}, num_subgroups={s}, "
+            f"membership={self.membership!r}, decay={self.decay}"
+        )
