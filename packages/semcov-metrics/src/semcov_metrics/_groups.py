@@ -163,4 +163,10 @@ def prediction_labels(value: Any, name: str) -> np.ndarray | None:
     array = value if hasattr(value, "ndim") else np.asarray(value)
     if array.ndim != 1:
         return None
-    return as_labels(value, name)
+    labels = as_labels(value, name)
+    if np.issubdtype(labels.dtype, np.floating) and (labels != np.round(labels)).any():
+        raise ValueError(
+            f"{name} holds non-integer floats, which look like scores; pass predicted labels "
+            "(threshold the scores first) or an (N, n_classes) score matrix"
+        )
+    return labels

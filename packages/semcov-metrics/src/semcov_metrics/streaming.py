@@ -97,7 +97,7 @@ class CoverageDisparityIndex(Metric):
         self.min_support = float(min_support)
         values = coverage_tensor(coverage)
         self.num_classes, self.num_descriptors, self.num_subgroups = values.shape
-        self.register_buffer("coverage", torch.as_tensor(values, dtype=torch.float64))
+        self.register_buffer("coverage", torch.tensor(values, dtype=torch.float64))
         shape = (self.num_classes * self.num_subgroups, self.num_descriptors)
         self.add_state("support", torch.zeros(shape, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("hits", torch.zeros(shape, dtype=torch.float64), dist_reduce_fx="sum")
