@@ -1,4 +1,4 @@
-"""Property-based agreement with independent implementations: scikit-learn, scipy, torchmetrics, fairlearn."""
+"""Property-based agreement with scikit-learn, scipy, torchmetrics and fairlearn."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training coverage of every Semantic Coverage Group: descriptor presence per class and subgroup."""
+"""Training coverage of every Semantic Coverage Group: descriptor presence per class, subgroup."""
 
 from __future__ import annotations
 
