@@ -108,29 +108,47 @@ def make_grid(
     )
 
 
-def cell_sums(cell: np.ndarray, n_cells: int, weights: np.ndarray) -> np.ndarray:
+def cell_sums(
+    cell: np.ndarray,
+    n_cells: int,
+    weights: np.ndarray,
+    *,
+    threshold: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> np.ndarray:
     """Σ weights[i, k] over the rows i of every cell: an (n_cells, K) array.
 
-    One ``np.bincount`` per column of a column-major copy: each reads one contiguous column,
-    several times faster than strided columns or one bincount over a flattened index.
+    ``threshold`` turns the weights into hard membership ``1[w >= threshold]`` and
+    ``sample_weight`` multiplies each row, both on the fly. Rows are processed in blocks that
+    fit in cache: each block is transposed so that every ``np.bincount`` reads one contiguous
+    column, which is several times faster than strided columns and never materialises a
+    transformed copy of the whole (N, K) matrix.
     """
-    columns = np.asfortranarray(weights)
-    return np.stack(
-        [
-            np.bincount(cell, weights=columns[:, k], minlength=n_cells)
-            for k in range(weights.shape[1])
-        ],
-        axis=1,
-    )
+    n_columns = weights.shape[1]
+    out = np.zeros((n_columns, n_cells))
+    for start in range(0, len(cell), _BLOCK_ROWS):
+        stop = start + _BLOCK_ROWS
+        block = weights[start:stop]
+        if threshold is not None:
+            block = np.greater_equal(block, threshold)
+        block = np.ascontiguousarray(block.T, dtype=np.float64)
+        if sample_weight is not None:
+            block *= sample_weight[start:stop]
+        cells = cell[start:stop]
+        for k in range(n_columns):
+            out[k] += np.bincount(cells, weights=block[k], minlength=n_cells)
+    return out.T
 
 
-def membership_weights(descriptors: np.ndarray, membership: str, threshold: Any) -> np.ndarray:
-    """Soft membership is the descriptor probability; hard membership is 1[p >= threshold]."""
+_BLOCK_ROWS = 8192
+
+
+def membership_threshold(n_descriptors: int, membership: str, threshold: Any) -> np.ndarray | None:
+    """None for soft membership (weights are the probabilities); the thresholds for hard."""
     check_choice(membership, "membership", MEMBERSHIPS)
     if membership == "soft":
-        return descriptors
-    tau = check_threshold(threshold, "threshold", descriptors.shape[1])
-    return np.greater_equal(descriptors, tau).astype(np.float64, order="F")
+        return None
+    return check_threshold(threshold, "threshold", n_descriptors)
 
 
 def prediction_codes(value: Any, name: str, classes: list[Any]) -> np.ndarray:

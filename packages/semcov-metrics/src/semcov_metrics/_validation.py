@@ -105,7 +105,7 @@ def as_labels(value: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D, got an array of shape {array.shape}")
     if array.size == 0:
         raise ValueError(f"{name} is empty")
-    if pd.isna(array).any():
+    if array.dtype.kind in "fcOUS" and pd.isna(array).any():
         raise ValueError(
             f"{name} contains missing values (NaN/None); fill them explicitly, "
             "for example with 'unknown'"
@@ -130,24 +130,54 @@ def categories(given: Sequence[Any] | None, name: str, *observed: np.ndarray) ->
         if len(set(result)) != len(result):
             raise ValueError(f"{name} contains duplicates: {result}")
         return result
+    return [_python_scalar(v) for v in _sorted_union(observed, name)]
+
+
+def _sorted_union(observed: tuple[np.ndarray, ...], name: str) -> np.ndarray:
+    if all(np.issubdtype(a.dtype, np.integer) for a in observed):
+        return np.unique(np.concatenate([_integer_unique(a) for a in observed]))
     try:
-        union = np.unique(np.concatenate([np.unique(a) for a in observed]))
+        return np.unique(np.concatenate([pd.unique(a) for a in observed]))
     except TypeError:
         raise TypeError(
             f"values mix types that cannot be sorted; pass {name}= explicitly"
         ) from None
-    return [_python_scalar(v) for v in union]
+
+
+def _integer_unique(values: np.ndarray) -> np.ndarray:
+    """Distinct integers; a bincount over a small range is much faster than hashing or sorting."""
+    low, high = int(values.min()), int(values.max())
+    if high - low > 4 * len(values) + 1024:
+        return pd.unique(values)
+    return np.flatnonzero(np.bincount(values - low)) + low
 
 
 def encode(values: np.ndarray, name: str, cats: list[Any], cats_name: str) -> np.ndarray:
     """Integer codes of ``values`` within the list ``cats``; unknown values are an error."""
-    codes = pd.Index(cats).get_indexer(values)
+    codes = _integer_codes(values, cats)
+    if codes is None:
+        codes = pd.Index(cats).get_indexer(values)
     if (codes < 0).any():
         unknown = sorted({str(v) for v in values[codes < 0]})[:5]
         raise ValueError(
             f"{name} contains values not in {cats_name}: {unknown}; {cats_name} = {cats}"
         )
-    return codes.astype(np.intp)
+    return codes.astype(np.intp, copy=False)
+
+
+def _integer_codes(values: np.ndarray, cats: list[Any]) -> np.ndarray | None:
+    """Codes through a lookup table when values and categories are small-range integers."""
+    if not np.issubdtype(values.dtype, np.integer):
+        return None
+    if not all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in cats):
+        return None
+    low = min(int(values.min()), min(cats))
+    high = max(int(values.max()), max(cats))
+    if high - low > 4 * len(values) + 1024:
+        return None
+    table = np.full(high - low + 1, -1, dtype=np.intp)
+    table[np.asarray(cats, dtype=np.int64) - low] = np.arange(len(cats))
+    return table[values - low]
 
 
 def _python_scalar(value: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semcov_metrics._groups import Grid, cell_sums, encode_split, make_grid, validate_split
+from semcov_metrics._groups import Grid, Split, cell_sums, encode_split, make_grid, validate_split
 from semcov_metrics._validation import check_choice, check_threshold
 
 __all__ = ["scg_coverage"]
@@ -76,28 +76,20 @@ def scg_coverage(
     )
     grid = make_grid(classes, names, subgroup_values, [label_array], [subgroup_array])
     split = encode_split(grid, matrix, label_array, subgroup_array, _NAMES)
-    n_train, coverage = coverage_arrays(
-        grid, split.descriptors, split.labels, split.subgroups, threshold, kind
-    )
+    n_train, coverage = coverage_arrays(grid, split, threshold, kind)
     return grid.frame(n_train=n_train, coverage=coverage)
 
 
 def coverage_arrays(
-    grid: Grid,
-    matrix: np.ndarray,
-    class_codes: np.ndarray,
-    subgroup_codes: np.ndarray,
-    threshold: Any,
-    kind: str,
+    grid: Grid, split: Split, threshold: Any, kind: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Counts and coverage as (n_cells, K) arrays; shared with the fairness report."""
-    if threshold is not None:
-        tau = check_threshold(threshold, "threshold", matrix.shape[1])
-        matrix = np.greater_equal(matrix, tau).astype(np.float64, order="F")
-    cell = grid.cells(class_codes, subgroup_codes)
+    n_descriptors = split.descriptors.shape[1]
+    tau = None if threshold is None else check_threshold(threshold, "threshold", n_descriptors)
+    cell = grid.cells(split.labels, split.subgroups)
     counts = np.bincount(cell, minlength=grid.n_cells).astype(np.int64)
-    sums = cell_sums(cell, grid.n_cells, matrix)
-    n_train = np.repeat(counts[:, None], matrix.shape[1], axis=1)
+    sums = cell_sums(cell, grid.n_cells, split.descriptors, threshold=tau)
+    n_train = np.repeat(counts[:, None], n_descriptors, axis=1)
     if kind == "mass":
         return n_train, sums
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -12,7 +12,7 @@ import pandas as pd
 from semcov_metrics._groups import (
     encode_split,
     make_grid,
-    membership_weights,
+    membership_threshold,
     prediction_codes,
     prediction_labels,
     validate_split,
@@ -183,11 +183,9 @@ def semantic_fairness_report(
     predicted_codes = prediction_codes(test_predictions, "test_predictions", grid.classes)
     check_same_length(test_labels=test[1], test_predictions=predicted_codes)
 
-    n_train, coverage = coverage_arrays(
-        grid, train_split.descriptors, train_split.labels, train_split.subgroups, None, "rate"
-    )
-    weights = membership_weights(test_split.descriptors, membership, threshold)
-    args = (grid, weights, test_split.labels, test_split.subgroups, predicted_codes)
+    n_train, coverage = coverage_arrays(grid, train_split, None, "rate")
+    tau = membership_threshold(len(grid.descriptors), membership, threshold)
+    args = (grid, test_split, predicted_codes, tau)
     support, correct = tpr_sums(*args)
     tpr = rate(correct, support)
     table = grid.frame(n_train=n_train, coverage=coverage, support=support, tpr=tpr)

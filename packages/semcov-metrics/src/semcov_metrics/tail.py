@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semcov_metrics._groups import membership_weights, validate_split
+from semcov_metrics._groups import membership_threshold, validate_split
 from semcov_metrics._validation import as_float_array, check_finite, check_same_length
 from semcov_metrics.performance import _sens_at_spec, integer_labels
 
@@ -92,7 +92,8 @@ def tail_sensitivity_at_specificity(
             f"coverage_table names descriptors {unknown} that are not among the descriptor "
             f"columns {names}; pass descriptor_names"
         )
-    weights = membership_weights(matrix, membership, threshold)
+    tau = membership_threshold(len(names), membership, threshold)
+    weights = matrix if tau is None else (matrix >= tau).astype(np.float64)
     column = {name: k for k, name in enumerate(names)}
     sample_weight = np.zeros(len(labels))
     for (class_value, subgroup), rows in tail.groupby(["class", "subgroup"], sort=False):

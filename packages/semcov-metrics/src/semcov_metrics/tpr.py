@@ -10,10 +10,11 @@ import pandas as pd
 
 from semcov_metrics._groups import (
     Grid,
+    Split,
     cell_sums,
     encode_split,
     make_grid,
-    membership_weights,
+    membership_threshold,
     prediction_codes,
     prediction_labels,
     validate_split,
@@ -77,29 +78,28 @@ def scg_tpr(
     split = encode_split(grid, matrix, label_array, subgroup_array, _NAMES)
     predicted_codes = prediction_codes(y_pred, "y_pred", grid.classes)
     check_same_length(y_true=label_array, y_pred=predicted_codes)
-    weights = membership_weights(split.descriptors, membership, threshold)
-    support, correct = tpr_sums(grid, weights, split.labels, split.subgroups, predicted_codes)
+    tau = membership_threshold(len(names), membership, threshold)
+    support, correct = tpr_sums(grid, split, predicted_codes, tau)
     return grid.frame(support=support, tpr=rate(correct, support))
 
 
 def tpr_sums(
     grid: Grid,
-    weights: np.ndarray,
-    class_codes: np.ndarray,
-    subgroup_codes: np.ndarray,
+    split: Split,
     predicted_codes: np.ndarray,
+    threshold: np.ndarray | None,
     sample_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Support and correctly-predicted weight per (cell, descriptor), each (n_cells, K).
 
     Correct and wrong predictions go to separate cells of one bincount, so a single pass over
-    the weights gives both sums.
+    the descriptor matrix gives both sums.
     """
-    correct = predicted_codes == class_codes
-    cell = grid.cells(class_codes, subgroup_codes) + grid.n_cells * correct
-    if sample_weight is not None:
-        weights = weights * sample_weight[:, None]
-    sums = cell_sums(cell, 2 * grid.n_cells, weights)
+    correct = predicted_codes == split.labels
+    cell = grid.cells(split.labels, split.subgroups) + grid.n_cells * correct
+    sums = cell_sums(
+        cell, 2 * grid.n_cells, split.descriptors, threshold=threshold, sample_weight=sample_weight
+    )
     hits = sums[grid.n_cells :]
     return sums[: grid.n_cells] + hits, hits
 
