@@ -16,10 +16,10 @@ from sklearn.metrics import (
 
 from semcov_metrics._validation import (
     as_float_array,
+    as_labels,
     check_finite,
     check_probabilities,
     check_same_length,
-    to_numpy,
     warn_undefined,
 )
 from semcov_metrics.exceptions import UndefinedMetricWarning
@@ -31,11 +31,7 @@ PERFORMANCE_KEYS = ("auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "mac
 
 def integer_labels(value: Any, name: str) -> np.ndarray:
     """Class labels as non-negative integers, shape (N,)."""
-    array = to_numpy(value, name)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"{name} is empty")
+    array = as_labels(value, name)
     if array.dtype == bool:
         return array.astype(np.intp)
     if not np.issubdtype(array.dtype, np.number):
@@ -87,13 +83,19 @@ def sensitivity_at_specificity(y_true: Any, y_score: Any, specificity: float = 0
         raise TypeError(f"specificity must be a number, got {specificity!r}")
     if not 0.0 < specificity <= 1.0:
         raise ValueError(f"specificity must lie in (0, 1], got {specificity}")
+    labels, scores = binary_scores(y_true, y_score)
+    return _sens_at_spec(labels, scores, specificity)
+
+
+def binary_scores(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validated binary labels and finite scores of the same length."""
     labels = integer_labels(y_true, "y_true")
     if labels.max() > 1:
         raise ValueError(f"y_true must be binary (0/1), got labels up to {labels.max()}")
     scores = as_float_array(y_score, "y_score", ndim=1)
     check_finite(scores, "y_score")
     check_same_length(y_true=labels, y_score=scores)
-    return _sens_at_spec(labels, scores, specificity)
+    return labels, scores
 
 
 def _sens_at_spec(

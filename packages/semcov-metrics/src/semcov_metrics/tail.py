@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from semcov_metrics._groups import membership_threshold, validate_split
-from semcov_metrics._validation import as_float_array, check_finite, check_same_length
-from semcov_metrics.performance import _sens_at_spec, integer_labels
+from semcov_metrics.performance import _sens_at_spec, binary_scores
 
 __all__ = ["tail_groups", "tail_sensitivity_at_specificity"]
 
@@ -79,12 +78,7 @@ def tail_sensitivity_at_specificity(
     matrix, label_array, subgroup_array, names = validate_split(
         descriptors, y_true, subgroups, _NAMES, descriptor_names
     )
-    labels = integer_labels(label_array, "y_true")
-    if labels.max() > 1:
-        raise ValueError(f"y_true must be binary (0/1), got labels up to {labels.max()}")
-    scores = as_float_array(y_score, "y_score", ndim=1)
-    check_finite(scores, "y_score")
-    check_same_length(y_true=labels, y_score=scores)
+    labels, scores = binary_scores(label_array, y_score)
     tail = tail_groups(coverage_table, fraction)
     unknown = sorted(set(map(str, tail["descriptor"])) - set(names))
     if unknown:
