@@ -112,9 +112,9 @@ class SemCovDataset(Dataset):
         self.table = table
         self.report: LoadReport = report
         self._files = files
-        self._descriptors = torch.from_numpy(table.descriptors)
-        self._labels = torch.from_numpy(table.labels)
-        self._subgroups = torch.from_numpy(table.subgroup_codes)
+        self._descriptors = torch.tensor(table.descriptors)
+        self._labels = torch.tensor(table.labels)
+        self._subgroups = torch.tensor(table.subgroup_codes)
         self._ids = [str(i) for i in table.sample_ids]
         self._rows = [[cache.row(f) for f in col] for col in files] if cache is not None else None
 

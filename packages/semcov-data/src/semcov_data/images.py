@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.io import ImageReadMode, decode_image
 
 __all__ = ["FITS", "ImageDecodeError", "check_image", "load_fixed_size", "read_image"]
 
@@ -28,11 +27,14 @@ class ImageDecodeError(ValueError):
 
 
 def read_image(path: str | Path) -> torch.Tensor:
-    """Decode an image file to a uint8 tensor of shape (3, H, W) (RGB)."""
+    """Decode an image file to a uint8 tensor of shape (3, H, W) (RGB, EXIF orientation applied)."""
     try:
-        return decode_image(str(path), mode=ImageReadMode.RGB, apply_exif_orientation=True)
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image.convert("RGB"))
+            array = np.asarray(image, dtype=np.uint8)
     except _DECODE_ERRORS as error:
         raise ImageDecodeError(f"cannot decode image {path}: {error}") from error
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)
 
 
 def check_image(path: str | Path) -> str | None:
