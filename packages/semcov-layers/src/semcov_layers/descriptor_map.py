@@ -200,15 +200,18 @@ class SemanticDescriptorMap(nn.Module):
         self.token_dim = token_dim or dim
         self.uses_descriptor_branch = mode != "feature"
         self.uses_feature_branch = mode != "descriptor"
+        # A spatial softmax cancels any per-channel constant, so the last conv of a branch only
+        # gets a bias where it survives (no normalization, or the product of the two maps).
+        last_bias = norm == "none" or mode == "mul"
         if self.uses_descriptor_branch:
             self.to_prior = nn.Linear(self.token_dim, k * prior_size * prior_size)
-            self.refine_descriptor = nn.Conv2d(k, k, 3, padding=1)
+            self.refine_descriptor = nn.Conv2d(k, k, 3, padding=1, bias=last_bias)
             self.descriptor_gate = nn.Linear(k, k)
         if self.uses_feature_branch:
             self.refine_feature = nn.Sequential(
                 nn.Conv2d(dim, k, 1),
                 act_layer(),
-                nn.Conv2d(k, k, 3, padding=1),
+                nn.Conv2d(k, k, 3, padding=1, bias=last_bias),
             )
             self.feature_gate = nn.Linear(k, k)
         if mode == "gated":

@@ -93,6 +93,10 @@ class SemanticEncoderLayer(nn.Module):
     The defaults keep the layer cheap next to a CNN backbone: attention width ``dim // 4`` and an
     FFN of ``mlp_ratio = 0.5`` on the single token.
 
+    ``update_token=False`` drops the work whose only product is the outgoing token (the trailing
+    attention of ``dam_attn``, the second token branch of ``mixture``); the encoder uses it for its
+    last layer when nothing reads the final token, so no parameter is left without a gradient.
+
     Args:
         dim: Channels D of the (projected) feature map and width of the token.
         num_descriptors: Number of descriptors K.
@@ -110,6 +114,7 @@ class SemanticEncoderLayer(nn.Module):
         act_layer: Activation class.
         norm_layer: 2-D normalization class.
         token_norm_layer: Token normalization class.
+        update_token: Compute the outgoing token even where only the caller reads it.
     """
 
     def __init__(
@@ -131,6 +136,7 @@ class SemanticEncoderLayer(nn.Module):
         act_layer: type[nn.Module] = nn.GELU,
         norm_layer: type[nn.Module] = nn.BatchNorm2d,
         token_norm_layer: type[nn.Module] = nn.LayerNorm,
+        update_token: bool = True,
     ) -> None:
         super().__init__()
         check_positive_int(dim, "dim")
@@ -139,6 +145,8 @@ class SemanticEncoderLayer(nn.Module):
         self.dim = dim
         self.num_descriptors = num_descriptors
         self.order = order
+        self.update_token = update_token
+        uses_attention = update_token or order != "dam_attn"
         self.sdm = SemanticDescriptorMap(
             dim,
             num_descriptors,
@@ -147,15 +155,19 @@ class SemanticEncoderLayer(nn.Module):
             prior_size=prior_size,
             act_layer=act_layer,
         )
-        self.attn = DescriptorCrossAttention(
-            dim,
-            num_heads,
-            attn_dim=attn_dim or max(dim // 4, num_heads),
-            mlp_ratio=mlp_ratio,
-            attn_drop=attn_drop,
-            proj_drop=proj_drop,
-            act_layer=act_layer,
-            norm_layer=token_norm_layer,
+        self.attn = (
+            DescriptorCrossAttention(
+                dim,
+                num_heads,
+                attn_dim=attn_dim or max(dim // 4, num_heads),
+                mlp_ratio=mlp_ratio,
+                attn_drop=attn_drop,
+                proj_drop=proj_drop,
+                act_layer=act_layer,
+                norm_layer=token_norm_layer,
+            )
+            if uses_attention
+            else None
         )
         self.dam = DescriptorAttentionModulation(
             dim,
@@ -167,7 +179,8 @@ class SemanticEncoderLayer(nn.Module):
         )
         if order == "mixture":
             self.feature_mix = nn.Parameter(torch.zeros(dim))
-            self.token_mix = nn.Parameter(torch.zeros(dim))
+            if update_token:
+                self.token_mix = nn.Parameter(torch.zeros(dim))
 
     def _attend(self, token: Tensor, features: Tensor) -> Tensor:
         return self.attn(token, rearrange(features, "b d h w -> b (h w) d"))
@@ -192,20 +205,27 @@ class SemanticEncoderLayer(nn.Module):
             features = self.dam(features, token, descriptor_map, descriptors)
         elif self.order == "dam_attn":
             features = self.dam(features, token, descriptor_map, descriptors)
-            token = self._attend(token, features)
+            if self.update_token:
+                token = self._attend(token, features)
         else:
             token_a = self._attend(token, features)
             features_a = self.dam(features, token_a, descriptor_map, descriptors)
             features_b = self.dam(features, token, descriptor_map, descriptors)
-            token_b = self._attend(token, features_b)
             mix_f = rearrange(torch.sigmoid(self.feature_mix), "d -> 1 d 1 1")
-            mix_t = torch.sigmoid(self.token_mix)
             features = mix_f * features_a + (1.0 - mix_f) * features_b
-            token = mix_t * token_a + (1.0 - mix_t) * token_b
+            if self.update_token:
+                token_b = self._attend(token, features_b)
+                mix_t = torch.sigmoid(self.token_mix)
+                token = mix_t * token_a + (1.0 - mix_t) * token_b
+            else:
+                token = token_a
         return features, token, descriptor_map
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, num_descriptors={self.num_descriptors}, order={self.order!r}"
+        return (
+            f"dim={self.dim}, num_descriptors={self.num_descriptors}, order={self.order!r}, "
+            f"update_token={self.update_token}"
+        )
 
 
 class SemanticEncoder(nn.Module):
@@ -250,6 +270,8 @@ class SemanticEncoder(nn.Module):
         act_layer: Activation class.
         norm_layer: 2-D normalization class.
         token_norm_layer: Token normalization class.
+        final_token: Compute the last layer's token update even where only the returned ``token``
+            depends on it. :class:`SemCovNet` sets False: its heads read the pooled features only.
     """
 
     def __init__(
@@ -276,6 +298,7 @@ class SemanticEncoder(nn.Module):
         act_layer: type[nn.Module] = nn.GELU,
         norm_layer: type[nn.Module] = nn.BatchNorm2d,
         token_norm_layer: type[nn.Module] = nn.LayerNorm,
+        final_token: bool = True,
     ) -> None:
         super().__init__()
         check_positive_int(in_channels, "in_channels")
@@ -318,8 +341,9 @@ class SemanticEncoder(nn.Module):
                 act_layer=act_layer,
                 norm_layer=norm_layer,
                 token_norm_layer=token_norm_layer,
+                update_token=final_token or index < depth - 1,
             )
-            for layer_order in layer_orders(order, depth)
+            for index, layer_order in enumerate(layer_orders(order, depth))
         )
         # One head per layer that has a successor: the last token has no layer left to refine.
         self.feedback_heads = nn.ModuleList(

@@ -14,12 +14,21 @@ __all__ = ["TimmFeatureExtractor", "create_semcovnet"]
 class TimmFeatureExtractor(nn.Module):
     """Expose a timm model's ``forward_features`` (unpooled map or tokens) as ``forward``.
 
+    timm applies some normalization only after pooling, in ``forward_head``: ``head.norm`` of
+    ConvNeXt-style ``NormMlpClassifierHead`` heads and ``fc_norm`` of ViT-style models. Those layers
+    never run here, so they are replaced by ``nn.Identity`` and every parameter left is trained.
+
     Args:
         model: A timm model, typically created with ``num_classes=0``.
     """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
+        head = getattr(model, "head", None)
+        if isinstance(head, nn.Module) and isinstance(getattr(head, "norm", None), nn.Module):
+            head.norm = nn.Identity()
+        if isinstance(getattr(model, "fc_norm", None), nn.Module):
+            model.fc_norm = nn.Identity()
         self.model = model
 
     def forward(self, images: Tensor) -> Tensor:

@@ -126,7 +126,8 @@ class DescriptorAttentionModulation(nn.Module):
         self.gate_scale = nn.Parameter(torch.tensor(float(scale_init)))
         self.gate_bias = nn.Parameter(torch.tensor(float(bias_init)))
         self.refine = nn.Sequential(
-            nn.Conv2d(dim, dim, 3, padding=1, groups=dim),
+            # No bias: the normalization right after would cancel it.
+            nn.Conv2d(dim, dim, 3, padding=1, groups=dim, bias=False),
             norm_layer(dim),
             act_layer(),
         )

@@ -30,7 +30,7 @@ class SemCovNetOutput:
         embedding: Pooled visual embedding z, shape (B, D) (v = normalize(z) in Eq. 7).
         descriptor_embedding: Linear(p) before normalization, shape (B, D) (d in Eq. 7).
         features: Last encoder feature map F_s, shape (B, D, H, W).
-        token: Final descriptor token, shape (B, D).
+        token: Last descriptor token the encoder computed, shape (B, D).
         maps: Semantic descriptor map of every encoder layer, each (B, K, H, W).
         descriptors: Descriptor probabilities each encoder layer used (feedback-refined),
             each (B, K).
@@ -104,6 +104,8 @@ class SemCovNet(nn.Module):
         self.num_descriptors = num_descriptors
         self.num_prefix_tokens = num_prefix_tokens
         self.token_grid = tuple(token_grid) if token_grid is not None else None
+        # The heads read the pooled features only, so the last layer's token-only work is skipped.
+        encoder_options.setdefault("final_token", False)
         self.encoder = SemanticEncoder(feature_dim, num_descriptors, dim=dim, **encoder_options)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head_drop = nn.Dropout(drop_rate)
