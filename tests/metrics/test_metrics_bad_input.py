@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 import semcov_metrics as sm
 
 P = np.full((4, 2), 0.5)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import pearsonr
+
 from semcov_metrics import (
     UndefinedMetricWarning,
     coverage_disparity_index,

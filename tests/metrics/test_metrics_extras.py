@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import semcov_metrics as sm
 from sklearn.metrics import roc_curve
+
+import semcov_metrics as sm
 
 
 def test_cas_ranks_within_each_class_by_hand():

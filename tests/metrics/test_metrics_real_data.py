@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from semcov_metrics import scg_coverage
 
 MILK10K = Path(__file__).resolve().parents[3] / "shared" / "data" / "milk10k"

@@ -10,6 +10,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.stats import pearsonr
+from sklearn.metrics import (
+    average_precision_score,
+    balanced_accuracy_score,
+    f1_score,
+    roc_auc_score,
+)
+
 from semcov_metrics import (
     coverage_disparity_index,
     expected_calibration_error,
@@ -17,12 +24,6 @@ from semcov_metrics import (
     performance_report,
     scg_tpr,
     tpr_disparity,
-)
-from sklearn.metrics import (
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
-    roc_auc_score,
 )
 
 SETTINGS = settings(max_examples=60, deadline=None)

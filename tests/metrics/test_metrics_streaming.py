@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 import semcov_metrics as sm
 
 torch = pytest.importorskip("torch")
