@@ -17,9 +17,8 @@ import time
 import timm
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
-
 from semcov_layers import SemCovLoss, create_semcovnet
+from torch.utils.flop_counter import FlopCounterMode
 
 NUM_CLASSES = 2
 NUM_DESCRIPTORS = 7

@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-
 from semcov_layers import (
     DescriptorEmbedding,
     SemanticDescriptorMap,

@@ -4,7 +4,6 @@ import sys
 
 import pytest
 import torch
-
 from semcov_layers import SemCovLoss, SemCovNet, create_semcovnet
 
 timm = pytest.importorskip("timm")

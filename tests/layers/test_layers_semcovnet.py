@@ -4,9 +4,8 @@ import io
 
 import pytest
 import torch
-from torch import nn
-
 from semcov_layers import SemCovLoss, SemCovNet, SemCovNetOutput
+from torch import nn
 
 K, T, D = 4, 3, 32
 
