@@ -110,4 +110,5 @@ def load_csv(
         subgroup_values=None,
         report=report,
         missing_images=missing_images,
+        path_sources={"path": image_column},
     )

@@ -167,7 +167,7 @@ class SemCovDataset(Dataset):
         if self._rows is not None:
             array = self.cache.array[self._rows[column][index]]  # type: ignore[union-attr]
             # One copy out of the memory map; HWC → CHW is a view.
-            image = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
+            image = torch.from_numpy(np.array(array, copy=True)).permute(2, 0, 1)
         else:
             image = read_image(self._files[column][index])
         return self.transform(image) if self.transform is not None else image

@@ -197,4 +197,5 @@ def load_isic_dicm17k(
         subgroup_values=None,
         report=report,
         missing_images=missing_images,
+        path_sources={"path": "image"},
     )

@@ -303,6 +303,7 @@ def load_milk10k(
         subgroup_values=_subgroup_axis(names, meta["subgroup"], age_bins),
         report=report,
         missing_images=missing_images,
+        path_sources=dict.fromkeys(image_columns, "lesion_id/isic_id"),
     )
 
 

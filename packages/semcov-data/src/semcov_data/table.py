@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -120,11 +120,14 @@ def assemble_table(
     subgroup_values: Sequence[str] | None,
     report: LoadReport,
     missing_images: str,
+    path_sources: Mapping[str, str] | None = None,
 ) -> SampleTable:
     """Check image paths (inside the root, present) and build the :class:`SampleTable`.
 
     Rows whose image is missing are excluded and reported (``missing_images="exclude"``), make
     a ``ValueError`` listing them (``"raise"``), or are not looked for (``"ignore"``).
+    ``path_sources`` maps an image column to the table column(s) it was made from, so that a
+    refused path is reported under the name the user knows.
     """
     check_choice(missing_images, "missing_images", MISSING_IMAGE_POLICIES)
     frame = frame.reset_index(drop=True)
@@ -138,7 +141,7 @@ def assemble_table(
     details = [""] * len(frame)
     for column in image_columns:
         for i, rel in enumerate(frame[column].tolist()):
-            path = resolve_inside(root, rel, column)
+            path = resolve_inside(root, rel, (path_sources or {}).get(column, column))
             if missing_images != "ignore" and not os.path.isfile(path):
                 missing[i] = True
                 details[i] = str(rel)
