@@ -17,8 +17,9 @@ import time
 import timm
 import torch
 import torch.nn.functional as F
-from semcov_layers import SemCovLoss, create_semcovnet
 from torch.utils.flop_counter import FlopCounterMode
+
+from semcov_layers import SemCovLoss, create_semcovnet
 
 NUM_CLASSES = 2
 NUM_DESCRIPTORS = 7

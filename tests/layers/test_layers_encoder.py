@@ -4,6 +4,7 @@ import io
 
 import pytest
 import torch
+
 from semcov_layers import SemanticEncoder, SemanticEncoderLayer
 from semcov_layers.encoder import layer_orders
 

@@ -4,6 +4,7 @@ import sys
 
 import pytest
 import torch
+
 from semcov_layers import SemCovLoss, SemCovNet, create_semcovnet
 
 timm = pytest.importorskip("timm")

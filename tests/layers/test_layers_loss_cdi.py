@@ -1,4 +1,4 @@
-"""CDIRegularizer (paper Eq. 8-9) against scipy's Pearson correlation, running sums, DDP, edge cases."""
+"""CDIRegularizer (paper Eq. 8-9): scipy Pearson reference, running sums, DDP, edge cases."""
 
 import json
 import os

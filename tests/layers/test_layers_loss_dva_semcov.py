@@ -157,7 +157,7 @@ def test_semcov_loss_binary_logits_and_custom_classification_loss():
 
     two_class = _output()
     terms = SemCovLoss(classification_loss=custom)(two_class, y, p)
-    assert seen == [(6, 2)] and float(terms.classification) == 1.5
+    assert seen == [(6, 2)] and terms.classification.item() == 1.5
 
 
 def test_semcov_loss_sum_reduction():

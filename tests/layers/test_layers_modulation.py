@@ -4,13 +4,14 @@ import math
 
 import pytest
 import torch
+from torch import nn
+
 from semcov_layers import (
     DescriptorAttentionModulation,
     descriptor_uncertainty,
     film,
     uncertainty_gate,
 )
-from torch import nn
 
 
 def test_film_by_hand():

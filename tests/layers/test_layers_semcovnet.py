@@ -4,8 +4,9 @@ import io
 
 import pytest
 import torch
-from semcov_layers import SemCovLoss, SemCovNet, SemCovNetOutput
 from torch import nn
+
+from semcov_layers import SemCovLoss, SemCovNet, SemCovNetOutput
 
 K, T, D = 4, 3, 32
 
