@@ -181,7 +181,7 @@ def test_duplicate_milk10k_image_ids(milk10k_challenge):
     meta = pd.read_csv(path)
     meta.loc[1, "isic_id"] = meta.loc[0, "isic_id"]
     meta.to_csv(path, index=False)
-    with pytest.raises(ValueError, match="duplicate id.*isic_id"):
+    with pytest.raises(ValueError, match=r"duplicate id.*isic_id"):
         load_milk10k(milk10k_challenge)
 
 

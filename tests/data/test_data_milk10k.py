@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from semcov_data import (
     MILK10K_DESCRIPTORS,
     MILK10K_DIAGNOSES,

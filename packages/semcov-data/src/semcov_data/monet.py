@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,6 +220,7 @@ def score_folder(
     config: MonetConfig | None = None,
     recursive: bool = True,
     id_column: str = "isic_id",
+    id_from: Callable[[Path], str] | None = None,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Score every image of a folder and (optionally) write the CSV the loaders join.
 
@@ -232,6 +233,9 @@ def score_folder(
         config: scorer settings.
         recursive: also score images in sub-folders.
         id_column: name of the id column.
+        id_from: file → id; default the file stem. ISIC-DICM-17K files are named
+            ``ISIC2019_0025105_mel.jpg``: ``lambda p: "ISIC_" + p.stem.split("_")[1]`` gives
+            the ``isic_id`` its loader joins on.
 
     Returns:
         ``(scores, report)``: one row per image that decoded; unreadable files are listed in
@@ -245,23 +249,23 @@ def score_folder(
         for p in (root.rglob("*") if recursive else root.glob("*"))
         if p.is_file() and p.suffix.lower() in _EXTENSIONS
     )
-    stems = [p.stem for p in files]
+    stems = [(id_from or (lambda p: p.stem))(p) for p in files]
     if len(set(stems)) != len(stems):
         twice = sorted({s for s in stems if stems.count(s) > 1})
-        raise ValueError(f"folder: image ids (file stems) appear twice: {twice[:5]}")
+        raise ValueError(f"folder: image ids appear twice: {twice[:5]}")
     scorer = MonetScorer(model_path, concepts, config)
     report = LoadReport(f"MONET scores of {root}", len(files))
     ids: list[str] = []
     scores: list[np.ndarray] = []
     batch: list[Image.Image] = []
     bad, reasons = [], []
-    for i, path in enumerate(files):
+    for i, (path, image_id) in enumerate(zip(files, stems, strict=True)):
         try:
             with Image.open(path) as image:
                 batch.append(image.convert("RGB"))
-            ids.append(path.stem)
+            ids.append(image_id)
         except (OSError, ValueError) as error:
-            bad.append(path.stem)
+            bad.append(image_id)
             reasons.append(f"{path.name}: {error}")
         # Score in batches so a large folder never sits decoded in memory at once.
         if batch and (len(batch) == scorer.config.batch_size or i == len(files) - 1):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from semcov_metrics import scg_coverage
 
 from semcov_data._validation import DescriptorFill, check_descriptors, require_columns
+from semcov_metrics import scg_coverage
 
 __all__ = [
     "AGE_BINS",
