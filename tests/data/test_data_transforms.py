@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from semcov_data import AugmentConfig, eval_transform, train_transform
+from semcov_data import AugmentConfig, eval_transform, normalize_batch, train_transform
 from semcov_data.transforms import RandomTranspose
 
 
@@ -52,3 +52,14 @@ def test_bad_settings_are_named():
         AugmentConfig(cutout_p=1.5)
     with pytest.raises(ValueError, match="size"):
         eval_transform(0)
+
+
+def test_uint8_eval_and_batch_normalisation_match_the_float_transform(image):
+    resized = eval_transform(32, normalize=False)(image)
+    assert resized.dtype == torch.uint8
+    assert resized.shape == (3, 32, 32)
+    assert eval_transform(32, normalize=False)(resized) is resized  # already the size: untouched
+    batch = normalize_batch(torch.stack([resized, resized]))
+    assert torch.allclose(batch[0], eval_transform(32)(image), atol=1e-5)
+    with pytest.raises(TypeError, match="uint8"):
+        normalize_batch(batch)

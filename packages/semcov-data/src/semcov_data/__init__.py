@@ -3,38 +3,54 @@ for coverage-aware training (MILK10k, ISIC-DICM-17K, CelebA, any CSV)."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from semcov_data.cache import ImageCache, build_image_cache
-from semcov_data.celeba import CELEBA_DESCRIPTORS, load_celeba
-from semcov_data.csv_dataset import load_csv
-from semcov_data.dataset import Sample, SemCovDataset
-from semcov_data.images import ImageDecodeError
-from semcov_data.isic_dicm import ISIC_DICM_CLASSES, load_isic_dicm17k, read_isic_dicm17k_metadata
-from semcov_data.milk10k import (
-    MILK10K_DESCRIPTORS,
-    MILK10K_DIAGNOSES,
-    MILK10K_SITES,
-    detect_milk10k_layout,
-    load_milk10k,
-)
-from semcov_data.report import LoadReport
-from semcov_data.samplers import (
-    class_balanced_sampler,
-    class_balanced_weights,
-    scg_balanced_sampler,
-    scg_balanced_weights,
-)
-from semcov_data.scg import AGE_BINS, UNKNOWN, SCGIndex, build_scg_index, subgroup_labels
-from semcov_data.splits import (
-    LeakageReport,
-    audit_leakage,
-    grouped_kfold,
-    grouped_split,
-    leakage_groups,
-)
-from semcov_data.table import SampleTable
-from semcov_data.transforms import AugmentConfig, eval_transform, train_transform
+# Public name → module. Names load on first use, so `import semcov_data` (and the audit
+# command) does not pay for torch and torchvision until a dataset, cache or transform is used;
+# the MONET scorer needs the optional transformers only when it is touched.
+_EXPORTS = {
+    "ImageCache": "semcov_data.cache",
+    "build_image_cache": "semcov_data.cache",
+    "CELEBA_DESCRIPTORS": "semcov_data.celeba",
+    "load_celeba": "semcov_data.celeba",
+    "load_csv": "semcov_data.csv_dataset",
+    "Sample": "semcov_data.dataset",
+    "SemCovDataset": "semcov_data.dataset",
+    "ImageDecodeError": "semcov_data.images",
+    "ISIC_DICM_CLASSES": "semcov_data.isic_dicm",
+    "load_isic_dicm17k": "semcov_data.isic_dicm",
+    "read_isic_dicm17k_metadata": "semcov_data.isic_dicm",
+    "MILK10K_DESCRIPTORS": "semcov_data.milk10k",
+    "MILK10K_DIAGNOSES": "semcov_data.milk10k",
+    "MILK10K_SITES": "semcov_data.milk10k",
+    "detect_milk10k_layout": "semcov_data.milk10k",
+    "load_milk10k": "semcov_data.milk10k",
+    "MonetConfig": "semcov_data.monet",
+    "MonetScorer": "semcov_data.monet",
+    "score_folder": "semcov_data.monet",
+    "LoadReport": "semcov_data.report",
+    "class_balanced_sampler": "semcov_data.samplers",
+    "class_balanced_weights": "semcov_data.samplers",
+    "scg_balanced_sampler": "semcov_data.samplers",
+    "scg_balanced_weights": "semcov_data.samplers",
+    "AGE_BINS": "semcov_data.scg",
+    "UNKNOWN": "semcov_data.scg",
+    "SCGIndex": "semcov_data.scg",
+    "build_scg_index": "semcov_data.scg",
+    "subgroup_labels": "semcov_data.scg",
+    "LeakageReport": "semcov_data.splits",
+    "audit_leakage": "semcov_data.splits",
+    "grouped_kfold": "semcov_data.splits",
+    "grouped_split": "semcov_data.splits",
+    "leakage_groups": "semcov_data.splits",
+    "SampleTable": "semcov_data.table",
+    "AugmentConfig": "semcov_data.transforms",
+    "eval_transform": "semcov_data.transforms",
+    "train_transform": "semcov_data.transforms",
+    "normalize_batch": "semcov_data.transforms",
+}
+
 
 __version__ = "0.1.0"
 
@@ -72,6 +88,7 @@ __all__ = [
     "load_csv",
     "load_isic_dicm17k",
     "load_milk10k",
+    "normalize_batch",
     "read_isic_dicm17k_metadata",
     "scg_balanced_sampler",
     "scg_balanced_weights",
@@ -82,9 +99,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The MONET scorer needs the optional transformers; it loads only when asked for.
-    if name in ("MonetConfig", "MonetScorer", "score_folder"):
-        from semcov_data import monet
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'semcov_data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return getattr(monet, name)
-    raise AttributeError(f"module 'semcov_data' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
