@@ -142,3 +142,27 @@ def test_dataset_sample_fields(milk10k_challenge):
     assert sample["label"].dtype == torch.int64
     assert table.subgroup_values[int(sample["subgroup"])] == table.frame["subgroup"].iloc[1]
     assert sample["id"] == table.frame["isic_id"].iloc[1]
+
+
+def test_quick_start_pipeline(milk10k_challenge, tmp_path):
+    from torch.utils.data import DataLoader
+
+    from semcov_data import (
+        build_image_cache,
+        grouped_split,
+        scg_balanced_sampler,
+        train_transform,
+    )
+
+    table = load_milk10k(milk10k_challenge, modality="dermoscopic", target="mel", subgroup="site")
+    parts = grouped_split(table.labels, table.groups, fractions={"train": 0.5, "test": 0.5})
+    train = table.subset(parts == "train")
+    coverage = table.scg_index().coverage(parts == "train")
+    assert len(coverage) == 112
+    assert coverage["n_train"].sum() == 7 * len(train)
+    cache = build_image_cache(table.image_paths(), tmp_path / "cache", size=40)
+    train_set = SemCovDataset(train, cache=cache, transform=train_transform(32))
+    sampler = scg_balanced_sampler(train.labels, train.frame["subgroup"], train.descriptors, seed=0)
+    batch = next(iter(DataLoader(train_set, batch_size=4, sampler=sampler)))
+    assert batch["image"].shape == (4, 3, 32, 32)
+    assert set(batch["id"]) <= set(train.frame["sample_id"])
