@@ -190,7 +190,7 @@ def build_image_cache(
     sources = list(dict.fromkeys(os.path.abspath(os.fspath(p)) for p in paths))
     if not sources:
         raise ValueError("paths: no image to cache")
-    folder = Path(cache_dir)
+    folder = Path(cache_dir).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     stem = name or _default_name(sources, size, fit)
     array_path, index_path = folder / f"{stem}.npy", folder / f"{stem}.json"
