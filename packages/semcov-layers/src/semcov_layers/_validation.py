@@ -94,9 +94,13 @@ def _eager() -> bool:
 def check_probabilities(value: Tensor, name: str) -> Tensor:
     """Raise ValueError unless every entry lies in [0, 1] (eager mode only)."""
     if _eager() and value.numel() > 0:
-        bad = ~torch.isfinite(value) | (value < 0) | (value > 1)
-        if bool(bad.any()):
-            raise ValueError(f"`{name}` must hold probabilities in [0, 1]")
+        low, high = torch.aminmax(value.detach())
+        low, high = torch.stack((low, high)).tolist()
+        # Written so that NaN fails: every comparison with NaN is False.
+        if not (low >= 0.0 and high <= 1.0):
+            raise ValueError(
+                f"`{name}` must hold probabilities in [0, 1], got values in [{low}, {high}]"
+            )
     return value
 
 
