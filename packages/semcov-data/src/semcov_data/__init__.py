@@ -45,6 +45,9 @@ _EXPORTS = {
     "grouped_split": "semcov_data.splits",
     "leakage_groups": "semcov_data.splits",
     "SampleTable": "semcov_data.table",
+    "SyntheticConfig": "semcov_data.synthetic",
+    "write_synthetic": "semcov_data.synthetic",
+    "descriptor_prevalence": "semcov_data.synthetic",
     "AugmentConfig": "semcov_data.transforms",
     "eval_transform": "semcov_data.transforms",
     "train_transform": "semcov_data.transforms",
@@ -73,12 +76,14 @@ __all__ = [
     "Sample",
     "SampleTable",
     "SemCovDataset",
+    "SyntheticConfig",
     "__version__",
     "audit_leakage",
     "build_image_cache",
     "build_scg_index",
     "class_balanced_sampler",
     "class_balanced_weights",
+    "descriptor_prevalence",
     "detect_milk10k_layout",
     "eval_transform",
     "grouped_kfold",
@@ -95,6 +100,7 @@ __all__ = [
     "score_folder",
     "subgroup_labels",
     "train_transform",
+    "write_synthetic",
 ]
 
 

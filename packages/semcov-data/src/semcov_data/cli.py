@@ -149,6 +149,33 @@ def _run_monet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_synth(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, help="output folder (MILK10k layout)")
+    parser.add_argument("--n", type=int, default=10_000, help="number of lesions (2 images each)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--imbalance", type=float, default=1.0, help="0 uniform, 1 like MILK10k")
+    parser.add_argument(
+        "--positive-fraction", type=float, default=1 / 11, help="melanoma share (0.5 for 1:1)"
+    )
+    parser.add_argument("--workers", type=int, default=None, help="render processes")
+
+
+def _run_synth(args: argparse.Namespace) -> int:
+    from semcov_data.synthetic import SyntheticConfig, write_synthetic
+
+    config = SyntheticConfig(
+        n_lesions=args.n,
+        image_size=args.image_size,
+        imbalance=args.imbalance,
+        positive_fraction=args.positive_fraction,
+        seed=args.seed,
+    )
+    root = write_synthetic(args.out, config, workers=args.workers)
+    print(json.dumps({"out": str(root), "lesions": args.n, "images": 2 * args.n}))
+    return 0
+
+
 #: Command → (argument builder, runner, help). A new command (e.g. ``synth``) is one more entry.
 COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "audit": (
@@ -159,6 +186,7 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "split": (_add_split, _run_split, "write a leakage-free stratified split of a dataset"),
     "cache": (_add_cache, _run_cache, "decode and resize every image once into the image cache"),
     "monet": (_add_monet, _run_monet, "score MONET concepts for a folder of images"),
+    "synth": (_add_synth, _run_synth, "render the synthetic skin-lesion benchmark"),
 }
 
 

@@ -241,11 +241,11 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     base_radius = radius_scale * rng.uniform(0.32, 0.46)
     theta = np.arctan2(y - cy, x - cx)
     r = np.hypot(x - cx, y - cy)
-    irregularity = rng.uniform(0.10, 0.28) if is_mel else rng.uniform(0.0, 0.12)
+    irregularity = rng.uniform(0.05, 0.22) if is_mel else rng.uniform(0.0, 0.14)
     boundary = np.ones_like(theta)
     for k in (2, 3, 5, 7):
         boundary += irregularity / np.sqrt(k) * np.cos(k * theta + rng.uniform(0, 6.3))
-    asymmetry = rng.uniform(0.1, 0.35) if is_mel else rng.uniform(0.0, 0.12)
+    asymmetry = rng.uniform(0.05, 0.3) if is_mel else rng.uniform(0.0, 0.15)
     boundary += asymmetry * np.cos(theta - rng.uniform(0, 6.3))
     edge = base_radius * boundary
     inside = np.clip((edge - r) / 0.04 + 0.5, 0.0, 1.0)
@@ -253,7 +253,7 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     tone_factor = 1.0 - 0.1 * int(scene["skin_tone_class"])
     lesion_colour = np.array([120.0, 78.0, 52.0]) * tone_factor
     lesion = np.broadcast_to(lesion_colour, background.shape).copy()
-    variegation = rng.uniform(0.5, 1.0) if is_mel else rng.uniform(0.0, 0.35)
+    variegation = rng.uniform(0.3, 1.0) if is_mel else rng.uniform(0.0, 0.5)
     blotches = _smooth_noise(rng, x, y, 3, 5.0)
     dark = np.clip((blotches - 0.1) * 3.0, 0.0, 1.0)[..., None] * variegation
     blue_grey = np.clip((-blotches - 0.3) * 3.0, 0.0, 1.0)[..., None] * variegation

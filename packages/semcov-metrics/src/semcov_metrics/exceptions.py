@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sklearn.exceptions import UndefinedMetricWarning as _SklearnUndefinedMetricWarning
-
 __all__ = ["UndefinedMetricWarning"]
 
 
-class UndefinedMetricWarning(_SklearnUndefinedMetricWarning):
+class UndefinedMetricWarning(UserWarning):
     """A metric is mathematically undefined for the given (valid) input; the result is ``nan``.
 
-    It subclasses scikit-learn's warning of the same name, so a filter on either catches both.
+    Its own class rather than scikit-learn's warning of the same name, so that importing
+    semcov-metrics does not load scikit-learn (and scipy) before a metric needs them.
     """

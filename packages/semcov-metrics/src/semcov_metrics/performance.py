@@ -6,13 +6,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
-    roc_auc_score,
-    roc_curve,
-)
 
 from semcov_metrics._validation import (
     as_float_array,
@@ -103,6 +96,8 @@ def _sens_at_spec(
 ) -> float:
     if np.unique(labels).size < 2:
         return warn_undefined("sensitivity at specificity is undefined with one class in y_true")
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, _ = roc_curve(labels, scores, sample_weight=weights, drop_intermediate=False)
     # Tolerance for 1 - specificity computed in floating point (1 - 0.95 != 0.05 exactly).
     allowed = fpr <= (1.0 - specificity) + 1e-12
@@ -134,6 +129,9 @@ def performance_report(y_true: Any, y_prob: Any, *, n_bins: int = 15) -> dict[st
         {'auc': 0.75, 'pr_auc': 0.833, 'sens_at_95spec': 0.5, 'balanced_accuracy': 0.5,
          'macro_f1': 0.5, 'ece': 0.35}
     """
+    # scikit-learn's metrics module loads scipy: imported on first use, not with the package.
+    from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+
     from semcov_metrics.calibration import expected_calibration_error
 
     probabilities = as_float_array(y_prob, "y_prob", ndim=(1, 2))
@@ -179,6 +177,8 @@ def performance_report(y_true: Any, y_prob: Any, *, n_bins: int = 15) -> dict[st
 
 
 def _balanced_accuracy(labels: np.ndarray, predicted: np.ndarray) -> float:
+    from sklearn.metrics import balanced_accuracy_score
+
     with warnings.catch_warnings():
         # scikit-learn warns when y_pred has classes absent from y_true; the value is defined.
         warnings.simplefilter("ignore", UserWarning)
