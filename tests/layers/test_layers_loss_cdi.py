@@ -291,7 +291,13 @@ def test_statistics_are_all_reduced_across_processes(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     result = tmp_path / "result"
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2"}
+    env = {
+        **os.environ,
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+        "WORLD_SIZE": "2",
+        "OMP_NUM_THREADS": "1",
+    }
     workers = [
         subprocess.Popen(
             [sys.executable, str(script), str(data), str(result)], env={**env, "RANK": str(rank)}

@@ -1,6 +1,7 @@
 """Package surface: exports, __all__ everywhere, import without timm."""
 
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -64,8 +65,9 @@ def test_import_and_build_without_timm():
         print("ok")
         """
     )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
