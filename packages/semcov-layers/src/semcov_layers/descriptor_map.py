@@ -159,6 +159,8 @@ class SemanticDescriptorMap(nn.Module):
     * Fusion (Eq. 3): ``mode`` selects one of the five rows of paper Table 4, default ``gated``
       with ``g(p) = sigmoid(MLP(p))``, one gate per descriptor channel.
     * The fused map is normalized with :func:`normalize_descriptor_maps` (default ``softmax``).
+      A spatial softmax cancels per-channel constants, so the last conv of each branch has a bias
+      only where it survives (``norm="none"`` or ``mode="mul"``).
 
     Only the branches a mode needs are built, so every parameter is used in every mode.
 
