@@ -236,16 +236,25 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
         1.0 + (texture / 255.0) * _smooth_noise(rng, x, y, 4, 9.0)[..., None]
     )
 
-    # Class cue: melanoma borders are irregular and asymmetric, colours variegated.
+    present = {name: bool(scene[f"true_{name}"]) for name in DESCRIPTORS}
+    # Class cue: melanoma borders are irregular and asymmetric, colours variegated. Descriptors
+    # act on the cue, in the direction of their real prevalence gap between the classes:
+    # erythema, vessels, crust and gel (commoner in benign lesions) hide it; pigmentation and
+    # pen marks (commoner in melanoma) mimic it. A descriptor rarely seen with a class is
+    # therefore genuinely harder for that class.
     cx, cy = rng.normal(0.0, 0.08, 2)
     base_radius = radius_scale * rng.uniform(0.32, 0.46)
     theta = np.arctan2(y - cy, x - cx)
     r = np.hypot(x - cx, y - cy)
     irregularity = rng.uniform(0.05, 0.22) if is_mel else rng.uniform(0.0, 0.14)
+    if present["erythema"]:
+        irregularity *= 0.35  # a swollen, inflamed rim rounds the border off
     boundary = np.ones_like(theta)
     for k in (2, 3, 5, 7):
         boundary += irregularity / np.sqrt(k) * np.cos(k * theta + rng.uniform(0, 6.3))
     asymmetry = rng.uniform(0.05, 0.3) if is_mel else rng.uniform(0.0, 0.15)
+    if present["erythema"]:
+        asymmetry *= 0.5
     boundary += asymmetry * np.cos(theta - rng.uniform(0, 6.3))
     edge = base_radius * boundary
     inside = np.clip((edge - r) / 0.04 + 0.5, 0.0, 1.0)
@@ -254,13 +263,17 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     lesion_colour = np.array([120.0, 78.0, 52.0]) * tone_factor
     lesion = np.broadcast_to(lesion_colour, background.shape).copy()
     variegation = rng.uniform(0.3, 1.0) if is_mel else rng.uniform(0.0, 0.5)
+    mimicked = rng.uniform(0.6, 1.0)
+    if present["pigmented"]:
+        variegation = max(variegation, mimicked)
+    if present["vessels"]:
+        variegation *= 0.4  # vascular redness washes out the pigment colours
     blotches = _smooth_noise(rng, x, y, 3, 5.0)
     dark = np.clip((blotches - 0.1) * 3.0, 0.0, 1.0)[..., None] * variegation
     blue_grey = np.clip((-blotches - 0.3) * 3.0, 0.0, 1.0)[..., None] * variegation
     lesion = lesion * (1.0 - 0.6 * dark) + blue_grey * (np.array([90.0, 100.0, 125.0]) - lesion)
     image = background * (1.0 - inside[..., None]) + lesion * inside[..., None]
 
-    present = {name: bool(scene[f"true_{name}"]) for name in DESCRIPTORS}
     if present["erythema"]:
         # A red halo that blurs the border: hides the irregularity cue.
         halo = np.exp(-(((r - edge) / (0.18 * base_radius + 0.05)) ** 2))
@@ -277,7 +290,7 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     if present["ulceration_crust"]:
         for _ in range(rng.integers(1, 3)):
             ox, oy = cx + rng.normal(0, 0.5) * base_radius, cy + rng.normal(0, 0.5) * base_radius
-            w, h = rng.uniform(0.1, 0.25, 2) * base_radius * 2
+            w, h = rng.uniform(0.3, 0.5, 2) * base_radius * 2  # covers much of the lesion
             draw.ellipse(
                 [px(ox - w), px(oy - h), px(ox + w), px(oy + h)],
                 fill=(int(rng.uniform(150, 190)), int(rng.uniform(110, 140)), 60),
@@ -293,9 +306,11 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
             draw.line([(px(a), px(b)) for a, b in points], fill=(190, 40, 50), width=1)
     if present["gel"]:
         for _ in range(rng.integers(2, 6)):
-            ox, oy, rad = rng.uniform(-0.8, 0.8), rng.uniform(-0.8, 0.8), rng.uniform(0.04, 0.12)
+            # Bubbles over the lesion: their bright fill hides part of it.
+            ox, oy = cx + rng.normal(0, 0.6) * base_radius, cy + rng.normal(0, 0.6) * base_radius
+            rad = rng.uniform(0.06, 0.16)
             box = [px(ox - rad), px(oy - rad), px(ox + rad), px(oy + rad)]
-            draw.ellipse(box, outline=(235, 240, 245), width=1)
+            draw.ellipse(box, fill=(205, 200, 200), outline=(245, 245, 250), width=1)
             draw.point((px(ox - rad / 3), px(oy - rad / 3)), fill=(255, 255, 255))
     if present["hair"]:
         for _ in range(rng.integers(3, 9)):
@@ -307,10 +322,11 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
             ys = start[1] + ts * np.sin(angle + bend * ts)
             draw.line([(px(a), px(b)) for a, b in zip(xs, ys, strict=True)], fill=(25, 18, 15))
     if present["pen"]:
-        offset = base_radius * 1.25
+        # Ink hugging the border: a dark, uneven rim that looks like an irregular edge.
+        offset = base_radius * 1.05
         arc = [px(cx - offset), px(cy - offset), px(cx + offset), px(cy + offset)]
         start = float(rng.uniform(0, 360))
-        draw.arc(arc, start, start + float(rng.uniform(90, 250)), fill=(120, 50, 160), width=2)
+        draw.arc(arc, start, start + float(rng.uniform(120, 300)), fill=(95, 40, 125), width=2)
 
     pixels = np.asarray(canvas, dtype=np.uint8)
     return to_clinical(pixels) if modality == "clinical" else pixels
