@@ -1,4 +1,31 @@
-"""semcov_train: not built yet (see the package README)."""
+"""semcov-train: one trainer for SemCovNet and the baselines of its paper: configs and presets,
+run directories, checkpoint/resume and torchrun DDP."""
+
+from __future__ import annotations
+
+from semcov_train.config import PRESETS, TrainConfig, make_config
+from semcov_train.data import DATASETS, DataBundle, DatasetSpec, prepare_data, prepare_synthetic
+from semcov_train.methods import METHODS, Method, MethodNotAvailableError
+from semcov_train.models import MissingWeightsError
+from semcov_train.trainer import RunResult, run_directory, train
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+
+__all__ = [
+    "DATASETS",
+    "METHODS",
+    "PRESETS",
+    "DataBundle",
+    "DatasetSpec",
+    "Method",
+    "MethodNotAvailableError",
+    "MissingWeightsError",
+    "RunResult",
+    "TrainConfig",
+    "__version__",
+    "make_config",
+    "prepare_data",
+    "prepare_synthetic",
+    "run_directory",
+    "train",
+]

@@ -1,0 +1,7 @@
+"""``python -m semcov_train``: see :mod:`semcov_train.cli`."""
+
+import sys
+
+from semcov_train.cli import main
+
+sys.exit(main())

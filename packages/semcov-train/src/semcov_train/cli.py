@@ -1,0 +1,141 @@
+"""Command line: ``python -m semcov_train --method NAME --dataset NAME --preset NAME --out DIR``.
+
+Every field of :class:`~semcov_train.TrainConfig` is an option (``--batch-size 16``,
+``--use-cdi false``); the preset supplies the values not given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from ._registry import did_you_mean
+from .config import PRESETS, TrainConfig, _field_types, make_config
+
+__all__ = ["build_parser", "config_from_args", "main"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_HEADLINE = ("auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece", "cdi")
+
+
+def _bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _optional_str(text: str) -> str | None:
+    return None if text.lower() in {"none", "null", ""} else text
+
+
+def _converter(kind: Any):
+    if kind is bool:
+        return _bool
+    if kind in (int, float, str):
+        return kind
+    return _optional_str
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .data import DATASETS
+    from .methods import METHODS
+
+    parser = _Parser(
+        prog="semcov-train",
+        description="Train one method of the SemCovNet paper and write its run directory.",
+        epilog=(
+            f"methods: {', '.join(METHODS)}. datasets: {', '.join(DATASETS)}. presets: "
+            f"{', '.join(PRESETS)}. Launch on N processes with torchrun --nproc-per-node N "
+            "-m semcov_train ..."
+        ),
+    )
+    parser.add_argument("--method", required=True, help="registry name, e.g. erm, semcovnet")
+    parser.add_argument("--dataset", required=True, help="synthetic, milk10k, ...")
+    parser.add_argument("--preset", default="quick", help="smoke, quick or paper (default quick)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    types = _field_types()
+    for field in fields(TrainConfig):
+        if field.name in ("method", "dataset", "preset"):
+            continue
+        kind = types[field.name]
+        name = f"--{field.name.replace('_', '-')}"
+        aliases = [name] if "_" not in field.name else [name, f"--{field.name}"]
+        shown = getattr(kind, "__name__", "str")
+        parser.add_argument(
+            *aliases,
+            dest=field.name,
+            type=_converter(kind),
+            default=argparse.SUPPRESS,
+            metavar=shown.upper(),
+            help=f"config field {field.name} ({shown})",
+        )
+    return parser
+
+
+def config_from_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, bool]:
+    """Parse the command line into a config and the ``--resume`` flag.
+
+    Raises:
+        SystemExit: unknown options (with a did-you-mean) or values of the wrong type.
+        ValueError: unknown method/dataset/preset, invalid values.
+    """
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        options = [o for action in parser._actions for o in action.option_strings]
+        first = unknown[0].split("=", 1)[0]
+        parser.error(f"unknown option {first!r}{did_you_mean(first, options)}")
+    values = vars(args)
+    preset = values.pop("preset")
+    resume = values.pop("resume")
+    return make_config(preset, **values), resume
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m semcov_train`` and ``semcov-train``; returns the exit code."""
+    from .methods import METHODS, MethodNotAvailableError, check_available
+    from .models import MissingWeightsError
+    from .trainer import train
+
+    rank = int(os.environ.get("RANK", "0"))
+    logging.basicConfig(
+        level=logging.INFO if rank == 0 else logging.WARNING, format="%(name)s: %(message)s"
+    )
+    try:
+        config, resume = config_from_args(argv)
+        from ._registry import lookup
+        from .data import DATASETS
+
+        lookup(METHODS, config.method, "method")
+        lookup(DATASETS, config.dataset, "dataset")
+        check_available(config)
+        result = train(config, resume=resume)
+    except (ValueError, TypeError, MissingWeightsError, MethodNotAvailableError) as error:
+        print(f"semcov-train: error: {error}", file=sys.stderr)
+        return 2
+    if rank == 0:
+        metrics = ", ".join(
+            f"{k} {result.results[k]:.4f}"
+            for k in _HEADLINE
+            if isinstance(result.results.get(k), float)
+        )
+        print(f"{result.run_dir}: best epoch {result.results['best_epoch']}; test {metrics}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

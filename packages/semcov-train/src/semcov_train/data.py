@@ -1,0 +1,437 @@
+"""Datasets registry, synthetic benchmark cache, 70:10:20 fold split and the torch datasets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ._registry import lookup
+from .config import N_FOLDS, TrainConfig
+from .distributed import DistContext, barrier
+
+__all__ = [
+    "DATASETS",
+    "DataBundle",
+    "DatasetSpec",
+    "fold_parts",
+    "load_table",
+    "prepare_data",
+    "prepare_synthetic",
+    "resolve_modality",
+    "resolve_subgroup",
+    "resolve_target",
+]
+
+#: Version of the synthetic cache layout; bump it when the folder contents change meaning.
+_SYNTHETIC_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One entry of :data:`DATASETS`.
+
+    Attributes:
+        name: registry name (``--dataset``).
+        modalities: accepted ``--modality`` values, the default first.
+        subgroups: accepted ``--subgroup`` values, the default first.
+        targets: accepted ``--target`` values, the default first.
+        needs_root: a ``--data-root`` must be given.
+        load: ``(config, root, modality, subgroup, target) -> SampleTable``.
+        description: one line for the README and ``--help``.
+    """
+
+    name: str
+    modalities: tuple[str, ...]
+    subgroups: tuple[str, ...]
+    targets: tuple[str, ...]
+    needs_root: bool
+    load: Callable[..., object]
+    description: str
+
+
+def _load_milk10k(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
+    from semcov_data import load_milk10k
+
+    return load_milk10k(root, modality=modality, target=target, subgroup=subgroup)
+
+
+def _load_isic(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
+    from semcov_data import load_isic_dicm17k
+
+    if config.descriptors_csv is None:
+        raise ValueError(
+            "descriptors_csv: ISIC-DICM-17K has no descriptor scores of its own; pass "
+            "--descriptors-csv SCORES.csv (e.g. from `python -m semcov_data monet`)"
+        )
+    return load_isic_dicm17k(root, descriptors=config.descriptors_csv, subgroup=subgroup)
+
+
+def _load_celeba(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
+    from semcov_data import load_celeba
+
+    return load_celeba(root, target=target, subgroup=subgroup, seed=config.split_seed)
+
+
+def _load_synthetic(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
+    from semcov_data import load_milk10k
+
+    return load_milk10k(root, modality=modality, target=target, subgroup=subgroup)
+
+
+_MILK_SUBGROUPS = ("site", "skin_tone", "sex", "age")
+
+#: Datasets by ``--dataset`` name.
+DATASETS: dict[str, DatasetSpec] = {
+    "synthetic": DatasetSpec(
+        "synthetic",
+        ("dermoscopic", "clinical"),
+        _MILK_SUBGROUPS,
+        ("mel", "diagnosis"),
+        False,
+        _load_synthetic,
+        "procedural MILK10k-layout benchmark with planted coverage imbalance (generated once)",
+    ),
+    "milk10k": DatasetSpec(
+        "milk10k",
+        ("dermoscopic", "clinical"),
+        _MILK_SUBGROUPS,
+        ("mel", "diagnosis"),
+        True,
+        _load_milk10k,
+        "MILK10k (challenge or ISIC DOI layout), MEL vs rest, 7 MONET descriptors, 8 sites",
+    ),
+    "isic_dicm17k": DatasetSpec(
+        "isic_dicm17k",
+        ("dermoscopic",),
+        ("site", "sex", "age"),
+        ("mel",),
+        True,
+        _load_isic,
+        "ISIC-DICM-17K, re-split by patient; descriptor scores from --descriptors-csv",
+    ),
+    "celeba": DatasetSpec(
+        "celeba",
+        ("photo",),
+        ("Male",),
+        ("Smiling",),
+        True,
+        _load_celeba,
+        "CelebA curated 1:5 subset, Smiling, 7 binary attribute descriptors, Male subgroup",
+    ),
+}
+
+
+def _resolve(value: str, options: tuple[str, ...], field: str, dataset: str) -> str:
+    if value == "auto":
+        return options[0]
+    if value not in options:
+        raise ValueError(
+            f"{field}={value!r} is not available for dataset {dataset!r}; choose one of: "
+            f"{', '.join(options)}"
+        )
+    return value
+
+
+def resolve_modality(config: TrainConfig) -> str:
+    """The modality the run uses (``auto``: the dataset's first)."""
+    spec = lookup(DATASETS, config.dataset, "dataset")
+    return _resolve(config.modality, spec.modalities, "modality", spec.name)
+
+
+def resolve_subgroup(config: TrainConfig) -> str:
+    spec = lookup(DATASETS, config.dataset, "dataset")
+    return _resolve(config.subgroup, spec.subgroups, "subgroup", spec.name)
+
+
+def resolve_target(config: TrainConfig) -> str:
+    spec = lookup(DATASETS, config.dataset, "dataset")
+    return _resolve(config.target, spec.targets, "target", spec.name)
+
+
+def check_data_root(config: TrainConfig) -> None:
+    """Raise ValueError naming ``data_root`` when the dataset needs one that is missing."""
+    spec = lookup(DATASETS, config.dataset, "dataset")
+    if config.data_root is None:
+        if spec.needs_root:
+            raise ValueError(
+                f"data_root: dataset {spec.name!r} needs --data-root PATH (its folder); only "
+                "'synthetic' is generated without one"
+            )
+        return
+    root = Path(config.data_root).expanduser()
+    if spec.needs_root and not root.is_dir():
+        raise ValueError(f"data_root: {str(root)!r} is not a directory (dataset {spec.name!r})")
+
+
+def _synthetic_config(config: TrainConfig):
+    from semcov_data.synthetic import SyntheticConfig
+
+    return SyntheticConfig(
+        n_lesions=config.synthetic_lesions,
+        image_size=config.synthetic_image_size,
+        imbalance=config.synthetic_imbalance,
+        positive_fraction=config.synthetic_positive_fraction,
+        seed=config.synthetic_seed,
+    )
+
+
+def _renderer_digest() -> str:
+    """Hash of the synthetic renderer's source: a changed renderer makes a new benchmark."""
+    from semcov_data import synthetic
+
+    return hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:16]
+
+
+def _synthetic_settings(config: TrainConfig) -> dict:
+    return {
+        "format": _SYNTHETIC_FORMAT,
+        "renderer": _renderer_digest(),
+        **asdict(_synthetic_config(config)),
+    }
+
+
+def _synthetic_key(settings: dict) -> str:
+    text = json.dumps(settings, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+_MARKER = ".semcov_synthetic.json"
+
+
+def _is_complete(folder: Path, settings: dict) -> bool:
+    marker = folder / _MARKER
+    if not marker.is_file() or not (folder / "MILK10k_Training_Input").is_dir():
+        return False
+    try:
+        stored = json.loads(marker.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return stored == settings
+
+
+def prepare_synthetic(config: TrainConfig, context: DistContext | None = None) -> Path:
+    """Generate the synthetic benchmark once and return its folder.
+
+    The folder is ``--data-root`` if given, else ``<cache>/synthetic/<key>``, the key hashing the
+    ``synthetic_*`` settings and the renderer's source (a changed renderer is a new benchmark).
+    It is rendered into a temporary sibling and renamed into place, so an interrupted or
+    concurrent generation never leaves a half-written benchmark that looks complete. Under DDP
+    rank 0 generates while the others wait.
+    """
+    from semcov_data.synthetic import write_synthetic
+
+    synthetic = _synthetic_config(config)
+    settings = _synthetic_settings(config)
+    if config.data_root is not None:
+        folder = Path(config.data_root).expanduser()
+    else:
+        folder = config.cache_path / "synthetic" / f"synthetic-{_synthetic_key(settings)}"
+    main = context is None or context.is_main
+    if main and not _is_complete(folder, settings):
+        if folder.exists() and any(folder.iterdir()):
+            raise ValueError(
+                f"data_root: {str(folder)!r} exists but does not hold the synthetic benchmark of "
+                "these settings; give an empty or new folder"
+            )
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            write_synthetic(staging, synthetic, workers=1 if synthetic.n_lesions < 512 else None)
+            # Written last: its presence (with these exact settings) marks a complete folder.
+            (staging / _MARKER).write_text(json.dumps(settings, sort_keys=True))
+            if folder.exists():
+                folder.rmdir()  # empty (checked above)
+            try:
+                os.replace(staging, folder)
+            except OSError:
+                if not _is_complete(folder, settings):  # a concurrent writer did not win either
+                    raise
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    if context is not None:
+        barrier(context)
+    return folder
+
+
+def load_table(config: TrainConfig, context: DistContext | None = None):
+    """The dataset's :class:`~semcov_data.SampleTable` for the run's modality, subgroup, target."""
+    spec = lookup(DATASETS, config.dataset, "dataset")
+    check_data_root(config)
+    modality, subgroup, target = (
+        resolve_modality(config),
+        resolve_subgroup(config),
+        resolve_target(config),
+    )
+    if spec.name == "synthetic":
+        root = prepare_synthetic(config, context)
+    else:
+        root = Path(config.data_root).expanduser()  # type: ignore[arg-type]
+    return spec.load(config, root, modality, subgroup, target)
+
+
+def fold_parts(labels: np.ndarray, groups: np.ndarray, fold: int, seed: int) -> np.ndarray:
+    """``"train" | "val" | "test"`` per sample for fold ``k`` of the 70:10:20 rotation.
+
+    The samples are cut into ten stratified, grouped tenths (``grouped_kfold``); fold k tests on
+    tenths ``(8 + 2k) % 10`` and ``(9 + 2k) % 10`` and validates on ``(7 + 2k) % 10``. Fold 0 is
+    exactly ``grouped_split(labels, groups, seed=seed)``; the 5 folds' test sets are disjoint and
+    cover every sample (paper: "group-stratified K-fold", proportions 70:10:20).
+    """
+    from semcov_data import grouped_kfold
+
+    n_groups = len(pd.unique(pd.Series(groups, dtype=object)))
+    if n_groups < 10:
+        raise ValueError(
+            f"the dataset has {n_groups} leakage groups (lesions/patients); the 70:10:20 split "
+            "needs at least 10"
+        )
+    tenths = grouped_kfold(labels, groups, n_splits=10, seed=seed)
+    if not 0 <= fold < N_FOLDS:
+        raise ValueError(f"fold must be in 0..{N_FOLDS - 1}, got {fold}")
+    test = {(8 + 2 * fold) % 10, (9 + 2 * fold) % 10}
+    val = (7 + 2 * fold) % 10
+    parts = np.full(len(labels), "train", dtype=object)
+    parts[np.isin(tenths, list(test))] = "test"
+    parts[tenths == val] = "val"
+    return parts
+
+
+@dataclass
+class DataBundle:
+    """Everything the trainer needs from the data side.
+
+    Attributes:
+        train, val, test: :class:`~semcov_data.SemCovDataset` of each part (train augmented).
+        classes, descriptor_names, subgroup_values: the SCG axes.
+        coverage_table: training coverage of every SCG (``scg_coverage`` of the train split,
+            integer class codes), the input of the fairness metrics.
+        coverage: the same as a tensor (classes, descriptors, subgroups) for the CDI regularizer.
+        modality, subgroup, target: resolved settings.
+        root: the data folder.
+        report: the loader's summary (rows kept / excluded).
+    """
+
+    train: object
+    val: object
+    test: object
+    classes: tuple[str, ...]
+    descriptor_names: tuple[str, ...]
+    subgroup_values: tuple[str, ...]
+    coverage_table: pd.DataFrame
+    coverage: torch.Tensor
+    modality: str
+    subgroup: str
+    target: str
+    root: Path
+    report: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def num_descriptors(self) -> int:
+        return len(self.descriptor_names)
+
+    @property
+    def num_subgroups(self) -> int:
+        return len(self.subgroup_values)
+
+    def split_arrays(self, part: str) -> dict[str, np.ndarray]:
+        """labels, descriptors, subgroup codes and names of a part, in dataset order."""
+        table = getattr(self, part).table
+        return {
+            "labels": table.labels,
+            "descriptors": table.descriptors,
+            "subgroups": table.subgroup_codes,
+            "subgroup_names": table.frame["subgroup"].to_numpy(dtype=object),
+            "ids": np.asarray([str(i) for i in table.sample_ids], dtype=object),
+        }
+
+
+def coverage_tensor(coverage_table: pd.DataFrame, classes, descriptors, subgroups) -> torch.Tensor:
+    """Coverage as a (classes, descriptors, subgroups) tensor in the axis orders given."""
+    c = pd.Categorical(coverage_table["class"], categories=list(range(len(classes)))).codes
+    d = pd.Categorical(coverage_table["descriptor"], categories=list(descriptors)).codes
+    s = pd.Categorical(coverage_table["subgroup"], categories=list(subgroups)).codes
+    if (c < 0).any() or (d < 0).any() or (s < 0).any():
+        raise ValueError("coverage table does not match the dataset's SCG axes")
+    values = np.zeros((len(classes), len(descriptors), len(subgroups)), dtype=np.float32)
+    values[c, d, s] = coverage_table["coverage"].to_numpy(np.float32)
+    return torch.from_numpy(values)
+
+
+def prepare_data(config: TrainConfig, context: DistContext | None = None) -> DataBundle:
+    """Load, split (fold ``config.fold``), cache and wrap the dataset of a run."""
+    from semcov_data import SemCovDataset, build_image_cache, eval_transform, train_transform
+    from semcov_metrics import scg_coverage
+
+    table = load_table(config, context)
+    if table.image_columns and len(table.image_columns) != 1:
+        raise ValueError(
+            "modality: paired samples (two images per sample) are not supported by the trainer"
+        )
+    if len(table.descriptor_names) == 0:
+        raise ValueError("the dataset has no descriptors; every method here needs them")
+    parts = fold_parts(table.labels, table.groups, config.fold, config.split_seed)
+    cache = None
+    if config.cache_images:
+        folder = config.cache_path / "images"
+        main = context is None or context.is_main
+        if main:
+            cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
+        if context is not None:
+            barrier(context)
+        if not main:
+            cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
+    size = config.image_size
+    augment = train_transform(size) if config.augment else eval_transform(size)
+    datasets = {}
+    for part in ("train", "val", "test"):
+        subset = table.subset(parts == part)
+        if len(subset) == 0:
+            raise ValueError(f"the {part} split of {table.name} is empty")
+        datasets[part] = SemCovDataset(
+            subset,
+            transform=augment if part == "train" else eval_transform(size),
+            cache=cache,
+            check_images=cache is None,
+        )
+    train_table = datasets["train"].table
+    classes = tuple(table.classes)
+    coverage_table = scg_coverage(
+        train_table.descriptors,
+        train_table.labels,
+        train_table.frame["subgroup"].to_numpy(dtype=object),
+        descriptor_names=list(table.descriptor_names),
+        classes=list(range(len(classes))),
+        subgroup_values=list(table.subgroup_values),
+    )
+    return DataBundle(
+        train=datasets["train"],
+        val=datasets["val"],
+        test=datasets["test"],
+        classes=classes,
+        descriptor_names=tuple(table.descriptor_names),
+        subgroup_values=tuple(table.subgroup_values),
+        coverage_table=coverage_table,
+        coverage=coverage_tensor(
+            coverage_table, classes, table.descriptor_names, table.subgroup_values
+        ),
+        modality=resolve_modality(config),
+        subgroup=resolve_subgroup(config),
+        target=resolve_target(config),
+        root=Path(table.root),
+        report=table.report.summary(),
+    )

@@ -1,0 +1,299 @@
+"""Predictions on a split (sharded under DDP, gathered whole); history and results metrics."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .distributed import DistContext, all_gather_objects
+
+__all__ = [
+    "PERFORMANCE_KEYS",
+    "Predictions",
+    "bootstrap_performance",
+    "json_ready",
+    "predict",
+    "predictions_frame",
+    "test_results",
+    "validation_metrics",
+]
+
+#: Table 1 metric names (``semcov_metrics.performance_report``).
+PERFORMANCE_KEYS = ("auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece")
+FAIRNESS_KEYS = ("cdi", "tpr_worst", "tpr_std")
+
+
+@dataclass
+class Predictions:
+    """Model outputs on one split, in dataset order.
+
+    Attributes:
+        index: dataset positions (N,).
+        probabilities: softmax class probabilities (N, T).
+        embedding: pooled embedding z (N, D).
+        descriptor_embedding: SemCovNet's Linear(p) (N, D), or None.
+        loss: mean cross-entropy.
+    """
+
+    index: np.ndarray
+    probabilities: np.ndarray
+    embedding: np.ndarray
+    descriptor_embedding: np.ndarray | None
+    loss: float
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    loader: DataLoader,
+    context: DistContext,
+    *,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+    progress: bool = False,
+    desc: str = "eval",
+) -> Predictions:
+    """Run `model` in eval mode over this rank's shard of `loader` and gather every rank's part,
+    so each rank returns the predictions of the whole (un-padded) split, sorted by index."""
+    from tqdm.auto import tqdm
+
+    was_training = model.training
+    model.eval()
+    device = context.device
+    parts: dict[str, list[np.ndarray]] = {"index": [], "prob": [], "emb": [], "demb": [], "nll": []}
+    batches = tqdm(loader, desc=desc, leave=False, disable=not (progress and context.is_main))
+    for batch in batches:
+        images = batch["image"].to(device, non_blocking=True)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        descriptors = batch["descriptors"].to(device, non_blocking=True)
+        labels = batch["label"].to(device, non_blocking=True)
+        with _autocast(device, amp_dtype):
+            output = model(images, descriptors)
+        logits = output.logits.float()
+        parts["index"].append(batch["index"].numpy())
+        parts["prob"].append(F.softmax(logits, dim=1).cpu().numpy())
+        parts["nll"].append(F.cross_entropy(logits, labels, reduction="none").cpu().numpy())
+        parts["emb"].append(output.embedding.float().cpu().numpy())
+        if getattr(output, "descriptor_embedding", None) is not None:
+            parts["demb"].append(output.descriptor_embedding.float().cpu().numpy())
+    model.train(was_training)
+    local = {k: (np.concatenate(v) if v else None) for k, v in parts.items()}
+    gathered = [g for g in all_gather_objects(local, context) if g["index"] is not None]
+    merged = {
+        k: (np.concatenate([g[k] for g in gathered]) if gathered[0][k] is not None else None)
+        for k in local
+    }
+    order = np.argsort(merged["index"], kind="stable")
+    return Predictions(
+        index=merged["index"][order],
+        probabilities=merged["prob"][order],
+        embedding=merged["emb"][order],
+        descriptor_embedding=None if merged["demb"] is None else merged["demb"][order],
+        loss=float(merged["nll"].mean()),
+    )
+
+
+def _quiet(function, *args, **kwargs):
+    """Call a metric; undefined values (one class, too few SCGs) are NaN without warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+def _positive_scores(probabilities: np.ndarray) -> np.ndarray | None:
+    return probabilities[:, 1] if probabilities.shape[1] == 2 else None
+
+
+def _performance(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    from semcov_metrics import performance_report
+
+    y_prob = probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities
+    return _quiet(performance_report, labels, y_prob)
+
+
+def _fairness(data, part_arrays: dict, predicted: np.ndarray, config, n_boot: int):
+    from semcov_metrics import semantic_fairness_report
+
+    train = data.split_arrays("train")
+    return _quiet(
+        semantic_fairness_report,
+        train_descriptors=train["descriptors"],
+        train_labels=train["labels"],
+        train_subgroups=train["subgroup_names"],
+        test_descriptors=part_arrays["descriptors"],
+        test_labels=part_arrays["labels"],
+        test_predictions=predicted,
+        test_subgroups=part_arrays["subgroup_names"],
+        membership=config.membership,
+        n_boot=n_boot,
+        seed=config.seed,
+        descriptor_names=list(data.descriptor_names),
+        classes=list(range(data.num_classes)),
+        subgroup_values=list(data.subgroup_values),
+    )
+
+
+def validation_metrics(predictions: Predictions, data, config) -> dict[str, float]:
+    """Per-epoch validation metrics: loss, Table 1 metrics, CDI / TPR_w / TPR_std (Figure 3)."""
+    arrays = data.split_arrays("val")
+    metrics = {"loss": predictions.loss}
+    metrics.update(_performance(arrays["labels"], predictions.probabilities))
+    report = _fairness(data, arrays, predictions.predicted, config, n_boot=0)
+    metrics.update({k: float(getattr(report, k)) for k in FAIRNESS_KEYS})
+    return metrics
+
+
+def bootstrap_performance(
+    labels: np.ndarray, probabilities: np.ndarray, n_boot: int, seed: int, confidence: float = 0.95
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of the Table 1 metrics over test samples drawn with replacement;
+    replicates where a metric is undefined are left out of its interval."""
+    if n_boot <= 0:
+        return {}
+    rng = np.random.default_rng(seed)
+    n = len(labels)
+    values = {k: [] for k in PERFORMANCE_KEYS}
+    for _ in range(n_boot):
+        rows = rng.integers(0, n, n)
+        for key, value in _performance(labels[rows], probabilities[rows]).items():
+            values[key].append(value)
+    tail = (1.0 - confidence) / 2.0
+    intervals = {}
+    for key, samples in values.items():
+        finite = np.asarray(samples, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        intervals[key] = (
+            (float(np.quantile(finite, tail)), float(np.quantile(finite, 1.0 - tail)))
+            if len(finite)
+            else (math.nan, math.nan)
+        )
+    return intervals
+
+
+def _cas_subsets(arrays: dict, predicted: np.ndarray, probabilities, threshold: float) -> dict:
+    from semcov_metrics import cas_subsets, compositional_attribute_scarcity
+
+    attributes = (arrays["descriptors"] >= threshold).astype(np.int64)
+    scores = compositional_attribute_scarcity(attributes, arrays["labels"])
+    subsets = cas_subsets(scores)
+    result = {}
+    for name in ("low", "middle", "high"):
+        rows = subsets == name
+        labels = arrays["labels"][rows]
+        entry = {"n": int(rows.sum()), "accuracy": math.nan, "auc": math.nan}
+        if rows.any():
+            entry["accuracy"] = float((predicted[rows] == labels).mean())
+            entry["auc"] = _performance(labels, probabilities[rows])["auc"]
+        result[name] = entry
+    return result
+
+
+def test_results(predictions: Predictions, data, config, *, extra: dict | None = None) -> dict:
+    """The results.json payload: Table 1 metrics and ``cdi``, ``tpr_worst``, ``tpr_std`` at the
+    top level; bootstrap intervals; S@95 on the tail SCGs; Align-cos / R@1 where the model has a
+    descriptor embedding; accuracy on the low / middle / high CAS subsets."""
+    from semcov_metrics import alignment_cosine, recall_at_1, tail_sensitivity_at_specificity
+
+    arrays = data.split_arrays("test")
+    labels, probabilities = arrays["labels"], predictions.probabilities
+    predicted = predictions.predicted
+    results: dict = dict(extra or {})
+    results.update(_performance(labels, probabilities))
+    report = _fairness(data, arrays, predicted, config, n_boot=config.n_boot)
+    results.update({k: float(getattr(report, k)) for k in FAIRNESS_KEYS})
+    results["n_valid_scgs"] = int(report.n_valid)
+    intervals = bootstrap_performance(labels, probabilities, config.n_boot, config.seed)
+    intervals.update({k: tuple(v) for k, v in report.intervals.items()})
+    results["intervals"] = {k: list(v) for k, v in intervals.items()}
+    positive = _positive_scores(probabilities)
+    results["s95_tail"] = (
+        _quiet(
+            tail_sensitivity_at_specificity,
+            labels,
+            positive,
+            arrays["descriptors"],
+            arrays["subgroup_names"],
+            data.coverage_table,
+            fraction=config.tail_fraction,
+            descriptor_names=list(data.descriptor_names),
+        )
+        if positive is not None
+        else math.nan
+    )
+    if predictions.descriptor_embedding is not None:
+        results["align_cos"] = _quiet(
+            alignment_cosine, predictions.embedding, predictions.descriptor_embedding
+        )
+        results["recall_at_1"] = _quiet(
+            recall_at_1, predictions.embedding, predictions.descriptor_embedding
+        )
+    else:
+        results["align_cos"] = None
+        results["recall_at_1"] = None
+    results["cas_subsets"] = _cas_subsets(arrays, predicted, probabilities, config.cas_threshold)
+    results["n_test"] = len(labels)
+    results["conventions"] = {
+        "ece": "top_label, 15 bins",
+        "membership": config.membership,
+        "bootstrap": f"{config.n_boot} replicates over test samples, 95 % percentile",
+        "tail": f"bottom {config.tail_fraction:.0%} training-coverage SCGs, hard membership",
+        "cas_subsets": f"test CAS from descriptors >= {config.cas_threshold}, 30/30/40 %",
+    }
+    return json_ready(results)
+
+
+def predictions_frame(predictions: Predictions, data, part: str = "test") -> pd.DataFrame:
+    """One row per sample: id, y_true, y_pred, class probabilities, descriptors, subgroup and the
+    embeddings (list columns)."""
+    arrays = data.split_arrays(part)
+    frame = pd.DataFrame(
+        {
+            "index": predictions.index,
+            "id": arrays["ids"],
+            "y_true": arrays["labels"],
+            "y_pred": predictions.predicted,
+        }
+    )
+    for k, name in enumerate(data.classes):
+        frame[f"prob_{name}"] = predictions.probabilities[:, k].astype(np.float32)
+    for k, name in enumerate(data.descriptor_names):
+        frame[name] = arrays["descriptors"][:, k]
+    frame["subgroup"] = arrays["subgroup_names"].astype(str)
+    frame["subgroup_code"] = arrays["subgroups"]
+    frame["embedding"] = list(predictions.embedding.astype(np.float32))
+    if predictions.descriptor_embedding is not None:
+        frame["descriptor_embedding"] = list(predictions.descriptor_embedding.astype(np.float32))
+    return frame
+
+
+def json_ready(value):
+    """Floats that are NaN/inf become None (strict JSON); numpy scalars become Python ones."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

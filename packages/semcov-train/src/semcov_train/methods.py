@@ -1,0 +1,360 @@
+"""The methods registry: every table row of the paper (and its seed papers) as one entry."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._registry import lookup
+from .config import TrainConfig
+from .models import EncoderClassifier, TimmClassifier, load_clip_encoder, timm_kwargs
+from .objectives import (
+    CrossEntropyObjective,
+    GroupDROObjective,
+    LossObjective,
+    NIRObjective,
+    SemanticScaleObjective,
+    SemCovObjective,
+    count_groups,
+    group_index,
+)
+
+__all__ = [
+    "METHODS",
+    "Method",
+    "MethodNotAvailableError",
+    "check_available",
+    "resolve_backbone",
+    "resolve_weights",
+]
+
+
+class MethodNotAvailableError(RuntimeError):
+    """A registered method whose building blocks are not installed yet."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """One entry of :data:`METHODS`.
+
+    Attributes:
+        name: registry name (``--method``).
+        table_row: the row of the paper's tables this reproduces.
+        description: one line.
+        build_model: ``(config, data, method) -> nn.Module``.
+        build_objective: ``(config, data, model) -> nn.Module`` (see
+            :mod:`semcov_train.objectives`).
+        backbone: timm backbone of the ``quick``/``paper`` presets.
+        tiny_backbone: timm backbone when ``config.tiny`` (the ``smoke`` preset).
+        sampling: ``uniform`` or ``cas`` (compositional-attribute-scarcity weighted draws).
+        mixing: batch mixing (``cutmix``, ``fmix``, ``saliencymix``) or None.
+        weights_folder: for encoders loaded from a local folder: its default name under
+            ``<cache>/models``; None for timm models.
+        download_hint: how to fill that folder.
+    """
+
+    name: str
+    table_row: str
+    description: str
+    build_model: Callable[..., nn.Module]
+    build_objective: Callable[..., nn.Module]
+    backbone: str = "efficientnet_b0"
+    tiny_backbone: str = "test_efficientnet"
+    sampling: str = "uniform"
+    mixing: str | None = None
+    weights_folder: str | None = None
+    download_hint: str = ""
+
+
+def _freeze(module: nn.Module) -> None:
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+
+
+def _timm(config: TrainConfig, data, method: Method) -> nn.Module:
+    model = TimmClassifier(
+        resolve_backbone(config, method),
+        data.num_classes,
+        pretrained=config.pretrained,
+        drop_rate=config.drop_rate,
+        image_size=config.image_size,
+    )
+    if config.freeze_backbone:
+        _freeze(model.model)
+        for parameter in model.model.get_classifier().parameters():
+            parameter.requires_grad_(True)
+    return model
+
+
+def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
+    from semcov_layers import create_semcovnet
+
+    backbone = resolve_backbone(config, method)
+    model = create_semcovnet(
+        backbone,
+        num_classes=data.num_classes,
+        num_descriptors=data.num_descriptors,
+        pretrained=config.pretrained,
+        backbone_kwargs=timm_kwargs(backbone, config.image_size),
+        dim=config.semcov_dim,
+        depth=config.semcov_depth,
+        order=config.semcov_order,
+        sdm_mode=config.semcov_sdm_mode,
+        feedback=config.semcov_feedback,
+        feedback_mode=config.semcov_feedback_mode,
+        map_norm=config.semcov_map_norm,
+        dam_residual=config.semcov_dam_residual,
+        drop_rate=config.drop_rate,
+    )
+    if config.freeze_backbone:
+        _freeze(model.backbone)
+    return model
+
+
+def _encoder(config: TrainConfig, data, method: Method) -> nn.Module:
+    encoder = load_clip_encoder(resolve_weights(config, method), method.name, method.download_hint)
+    return EncoderClassifier(
+        encoder,
+        data.num_classes,
+        drop_rate=config.drop_rate,
+        freeze_encoder=config.freeze_backbone,
+    )
+
+
+def _ce(config: TrainConfig, data, model: nn.Module) -> nn.Module:
+    return CrossEntropyObjective()
+
+
+def _train_counts(data) -> torch.Tensor:
+    labels = torch.from_numpy(np.array(data.train.table.labels, dtype=np.int64))
+    counts = torch.bincount(labels, minlength=data.num_classes)
+    if (counts == 0).any():
+        raise ValueError("the training split lacks a class; class-balanced weights are undefined")
+    return counts
+
+
+def _cbl(config: TrainConfig, data, model: nn.Module) -> nn.Module:
+    from semcov_layers import ClassBalancedLoss
+
+    return LossObjective(ClassBalancedLoss(_train_counts(data), beta=config.cb_beta), "cbl")
+
+
+def _asl(config: TrainConfig, data, model: nn.Module) -> nn.Module:
+    from semcov_layers import AsymmetricLoss
+
+    loss = AsymmetricLoss(
+        gamma_neg=config.asl_gamma_neg, gamma_pos=config.asl_gamma_pos, clip=config.asl_clip
+    )
+    return LossObjective(loss, "asl")
+
+
+def _groupdro(config: TrainConfig, data, model: nn.Module) -> nn.Module:
+    from semcov_layers import GroupDROLoss
+
+    kind = config.groupdro_groups
+    arrays = data.split_arrays("train")
+    groups = group_index(
+        kind,
+        torch.from_numpy(np.array(arrays["labels"], dtype=np.int64)),
+        torch.from_numpy(np.array(arrays["descriptors"], dtype=np.float32)),
+        torch.from_numpy(np.array(arrays["subgroups"], dtype=np.int64)),
+        data.num_descriptors,
+        data.num_subgroups,
+    )
+    n_groups = count_groups(kind, data.num_classes, data.num_descriptors, data.num_subgroups)
+    # An empty group's count only enters the C/sqrt(n) adjustment; 1 keeps it finite.
+    counts = torch.bincount(groups, minlength=n_groups).clamp_min(1)
+    loss = GroupDROLoss(
+        n_groups,
+        step_size=config.groupdro_step_size,
+        adjustment=config.groupdro_adjustment,
+        group_counts=counts,
+    )
+    return GroupDROObjective(loss, kind, data.num_descriptors, data.num_subgroups)
+
+
+def _nir(config: TrainConfig, data, model: nn.Module) -> nn.Module:
+    from semcov_layers import NIRRegularizer
+
+    return NIRObjective(NIRRegularizer(), config.nir_lambda)
+
+
+def _semantic_scale(config: TrainConfig, data, model: nn.Module) -> nn.Module:
+    from semcov_layers import SemanticScaleBalancedLoss
+
+    loss = SemanticScaleBalancedLoss(
+        data.num_classes,
+        embedding_width(model, config.image_size, data.num_descriptors),
+        bank_size=config.semantic_scale_bank,
+        alpha=config.semantic_scale_alpha,
+    )
+    return SemanticScaleObjective(loss)
+
+
+def _semcov(config: TrainConfig, data, model: nn.Module) -> nn.Module:
+    return SemCovObjective(
+        data.coverage if config.use_cdi else None,
+        use_dva=config.use_dva,
+        lambda_desc=config.lambda_desc,
+        lambda_dva=config.lambda_dva,
+        lambda_cdi=config.lambda_cdi,
+        temperature=config.dva_temperature,
+        symmetric_dva=config.dva_symmetric,
+        cdi_decay=config.cdi_decay,
+        cdi_membership=config.cdi_membership,
+    )
+
+
+def _encoder_method(name: str, row: str, description: str, folder: str, hint: str) -> Method:
+    return Method(name, row, description, _encoder, _ce, weights_folder=folder, download_hint=hint)
+
+
+def _cas(mode: str) -> Method:
+    pretty = {"cutmix": "CutMix", "fmix": "FMix", "saliencymix": "SaliencyMix"}[mode]
+    return Method(
+        f"cas_{mode}",
+        f"CAS + {pretty} (Compositional Attribute Imbalance, Table 2 '+weight' rows)",
+        f"EfficientNet-B0, CAS-weighted sampling (r^b, b = 1.2) and {pretty} within the batch",
+        _timm,
+        _ce,
+        sampling="cas",
+        mixing=mode,
+    )
+
+
+#: Methods by ``--method`` name.
+METHODS: dict[str, Method] = {
+    "erm": Method(
+        "erm", "ENet-B0", "EfficientNet-B0, cross-entropy (empirical risk minimisation)", _timm, _ce
+    ),
+    "vit": Method(
+        "vit",
+        "ViT",
+        "Vision Transformer (ViT-B/16), cross-entropy",
+        _timm,
+        _ce,
+        backbone="vit_base_patch16_224",
+        tiny_backbone="test_vit",
+    ),
+    "cbl": Method("cbl", "ENet-B0+CBL", "EfficientNet-B0, class-balanced loss", _timm, _cbl),
+    "asl": Method("asl", "ENet-B0+ASL", "EfficientNet-B0, asymmetric loss", _timm, _asl),
+    "groupdro": Method(
+        "groupdro",
+        "GroupDRO",
+        "EfficientNet-B0, online Group DRO over subgroups / class×subgroup / SCGs",
+        _timm,
+        _groupdro,
+    ),
+    "clip": _encoder_method(
+        "clip",
+        "CLIP",
+        "CLIP ViT-L/14 image encoder + linear head",
+        "clip-vit-large-patch14",
+        "huggingface-cli download openai/clip-vit-large-patch14 --local-dir FOLDER",
+    ),
+    "monet": _encoder_method(
+        "monet",
+        "MONET",
+        "MONET (dermatology CLIP ViT-L/14) image encoder + linear head",
+        "monet",
+        "huggingface-cli download chanwkim/monet --local-dir FOLDER",
+    ),
+    "semcovnet": Method(
+        "semcovnet",
+        "SemCovNet (ours)",
+        "EfficientNet-B0 + Semantic Encoder (SDM, cross-attention, DAM), CE + desc + DVA + CDI",
+        _semcovnet,
+        _semcov,
+    ),
+    "cas_cutmix": _cas("cutmix"),
+    "cas_fmix": _cas("fmix"),
+    "cas_saliencymix": _cas("saliencymix"),
+    "semantic_scale": Method(
+        "semantic_scale",
+        "Semantic-scale-balanced loss (Ma et al. 2023)",
+        "EfficientNet-B0, dynamic semantic-scale-balanced cross-entropy",
+        _timm,
+        _semantic_scale,
+    ),
+    "nir": Method(
+        "nir",
+        "NIR (Neuron Incidence Redistribution)",
+        "EfficientNet-B0, cross-entropy + NIR regularizer on the penultimate features",
+        _timm,
+        _nir,
+    ),
+}
+
+
+def embedding_width(model: nn.Module, image_size: int, num_descriptors: int) -> int:
+    """Width D of ``model(...).embedding``, read off one forward pass in eval mode."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        probe = model(
+            torch.zeros(1, 3, image_size, image_size, device=device),
+            torch.full((1, num_descriptors), 0.5, device=device),
+        )
+    model.train(was_training)
+    return int(probe.embedding.shape[1])
+
+
+def resolve_backbone(config: TrainConfig, method: Method) -> str:
+    """``config.backbone``, or the method's default (its tiny one when ``config.tiny``)."""
+    if config.backbone != "auto":
+        return config.backbone
+    if method.weights_folder is not None:
+        return method.weights_folder
+    return method.tiny_backbone if config.tiny else method.backbone
+
+
+def resolve_weights(config: TrainConfig, method: Method) -> Path:
+    """Folder of an encoder method's weights: ``--weights`` or ``<cache>/models/<name>``."""
+    if config.weights is not None:
+        return Path(config.weights).expanduser()
+    return config.cache_path / "models" / str(method.weights_folder)
+
+
+def check_available(config: TrainConfig) -> Method:
+    """The config's method, after checking what it needs is here (before any work).
+
+    Raises:
+        ValueError: unknown method (with a did-you-mean).
+        MissingWeightsError: an encoder method without its local weights (one line).
+        MethodNotAvailableError: the CAS methods before semcov_data's mixing module exists.
+    """
+    from .models import MissingWeightsError
+
+    method = lookup(METHODS, config.method, "method")
+    if method.weights_folder is not None:
+        folder = resolve_weights(config, method)
+        if not (folder / "config.json").is_file():
+            hint = method.download_hint.replace("FOLDER", str(folder))
+            raise MissingWeightsError(
+                f"{method.name}: pretrained weights not found in {str(folder)!r}; put a "
+                f"transformers CLIP model there ({hint}) or pass --weights PATH"
+            )
+    if method.mixing is not None and not mixing_available():
+        raise MethodNotAvailableError(
+            f"{method.name}: not available yet: it needs CAS sampling and batch mixing from "
+            "semcov_data (semcov_data.cas.cas_weights, semcov_data.mixing.BatchMixer)"
+        )
+    return method
+
+
+def mixing_available() -> bool:
+    """Whether semcov_data provides CAS weights and the batch mixer."""
+    try:
+        return (
+            importlib.util.find_spec("semcov_data.mixing") is not None
+            and importlib.util.find_spec("semcov_data.cas") is not None
+        )
+    except ModuleNotFoundError:
+        return False

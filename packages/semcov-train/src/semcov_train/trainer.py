@@ -1,0 +1,658 @@
+"""The trainer: one loop for every method, writing the run directory, resumable, DDP-aware."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import platform
+import subprocess
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from .checkpoint import (
+    atomic_write,
+    atomic_write_bytes,
+    atomic_write_json,
+    get_rng_state,
+    load_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+)
+from .config import TrainConfig
+from .data import DataBundle, check_data_root, prepare_data, resolve_modality
+from .distributed import (
+    DistContext,
+    ShardSampler,
+    WeightedDistributedSampler,
+    barrier,
+    derive_seed,
+    seed_everything,
+    setup_distributed,
+    teardown_distributed,
+    uniform_sampler,
+    worker_init,
+)
+from .evaluate import (
+    PERFORMANCE_KEYS,
+    json_ready,
+    predict,
+    predictions_frame,
+    test_results,
+    validation_metrics,
+)
+from .methods import Method, check_available, resolve_backbone, resolve_weights
+
+__all__ = ["RunResult", "run_directory", "train"]
+
+logger = logging.getLogger("semcov_train")
+
+CHECKPOINT_FORMAT = 1
+DONE = "DONE"
+#: Fields that may differ between a run and its resumption (where files live, how it is shown).
+RUNTIME_FIELDS = frozenset(
+    {"progress", "num_workers", "tensorboard", "cache_dir", "data_root", "device", "num_threads"}
+)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        run_dir: the run directory.
+        results: the content of ``results.json``.
+        history: one dict per epoch (the rows of ``history.csv``).
+    """
+
+    run_dir: Path
+    results: dict
+    history: list[dict]
+
+
+def run_directory(config: TrainConfig) -> Path:
+    """``<out>/<experiment>/<method>/<dataset>-<modality>/fold<k>-seed<s>``."""
+    modality = resolve_modality(config)
+    return (
+        Path(config.out).expanduser()
+        / config.experiment
+        / config.method
+        / f"{config.dataset}-{modality}"
+        / f"fold{config.fold}-seed{config.seed}"
+    )
+
+
+def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
+    """Train `config.method` on `config.dataset` and write its run directory.
+
+    Under ``torchrun`` every process calls this; the process group is joined from the
+    environment (gloo on CPU, NCCL on CUDA). With ``resume=True`` an interrupted run continues
+    from ``checkpoints/last.pt`` and a finished one is returned as it is.
+
+    Raises:
+        ValueError: unknown method/dataset (with a did-you-mean), missing data root, a batch
+            larger than the training split, a run directory that already holds a run (without
+            ``resume``), or a resumed run whose settings differ.
+        MissingWeightsError: CLIP / MONET weights are not on this machine.
+        MethodNotAvailableError: a CAS method before semcov_data provides batch mixing.
+    """
+    method = check_available(config)
+    check_data_root(config)
+    context = setup_distributed(config.device)
+    threads = torch.get_num_threads()
+    try:
+        if config.num_threads > 0:
+            torch.set_num_threads(config.num_threads)
+        return _Trainer(config, method, context, resume).run()
+    finally:
+        torch.set_num_threads(threads)
+        teardown_distributed(context)
+
+
+def _amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if config.amp == "off":
+        return None
+    if device.type != "cuda":
+        if config.amp != "auto":
+            raise ValueError(f"amp={config.amp!r} needs a CUDA device; use --amp auto or off")
+        return None
+    if config.amp == "fp16":
+        return torch.float16
+    if config.amp == "bf16" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+def _channels_last(config: TrainConfig, device: torch.device) -> bool:
+    if config.channels_last == "off":
+        return False
+    if device.type != "cuda":
+        if config.channels_last == "on":
+            raise ValueError("channels_last='on' needs a CUDA device; use auto or off")
+        return False
+    return True
+
+
+def _git_commit() -> dict:
+    try:
+        root = Path(__file__).resolve().parent
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+        if commit.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def _versions() -> dict:
+    names = ("semcov-train", "semcov-layers", "semcov-data", "semcov-metrics", "torch", "timm")
+    names += ("torchvision", "numpy", "pandas", "scikit-learn", "pyarrow")
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+class _TrainStep(nn.Module):
+    """Model and objective as one module, so DDP synchronises the objective's parameters (the DVA
+    temperature) together with the model's."""
+
+    def __init__(self, model: nn.Module, objective: nn.Module, context: DistContext, amp):
+        super().__init__()
+        self.model = model
+        self.objective = objective
+        self.context = context
+        self.amp = amp
+
+    def forward(self, images: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
+        autocast = (
+            torch.autocast(device_type=images.device.type, dtype=self.amp)
+            if self.amp is not None
+            else nullcontext()
+        )
+        with autocast:
+            output = self.model(images, batch["descriptors"])
+        return self.objective(output, batch, self.context)
+
+
+class _History:
+    """history.csv (rewritten atomically each epoch) and TensorBoard scalars when available."""
+
+    def __init__(self, run_dir: Path, mode: str, enabled: bool) -> None:
+        self.path = run_dir / "history.csv"
+        self.writer = None
+        if not enabled or mode == "off":
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as error:
+            if mode == "on":
+                raise ImportError(
+                    "tensorboard='on' needs tensorboard: pip install 'semcov-train[tensorboard]'"
+                ) from error
+            return
+        self.writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+
+    def write(self, rows: list[dict]) -> None:
+        columns: list[str] = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+        buffer = io.StringIO()
+        table = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        table.writeheader()
+        for row in rows:
+            table.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        atomic_write_bytes(self.path, buffer.getvalue().encode())
+        if self.writer is not None and rows:
+            row = rows[-1]
+            for key, value in row.items():
+                if key != "epoch" and isinstance(value, int | float) and math.isfinite(value):
+                    self.writer.add_scalar(key.replace("_", "/", 1), value, row["epoch"])
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class _Trainer:
+    def __init__(self, config: TrainConfig, method: Method, context: DistContext, resume: bool):
+        self.config = config
+        self.method = method
+        self.context = context
+        self.resume = resume
+        self.device = context.device
+        self.amp = _amp_dtype(config, self.device)
+        self.channels_last = _channels_last(config, self.device)
+        self.run_dir = run_directory(config)
+        self.checkpoints = self.run_dir / "checkpoints"
+        self.main = context.is_main
+
+    # ------------------------------------------------------------------ setup
+    def _check_run_dir(self) -> dict | None:
+        """Existing results when resuming a finished run; errors for runs not to be overwritten."""
+        done = self.run_dir / DONE
+        last = self.checkpoints / "last.pt"
+        if done.is_file():
+            if not self.resume:
+                raise ValueError(
+                    f"out: {str(self.run_dir)!r} already holds a finished run; pass --resume to "
+                    "return it, or choose another --out / --experiment"
+                )
+            return json.loads((self.run_dir / "results.json").read_text())
+        if last.is_file() and not self.resume:
+            raise ValueError(
+                f"out: {str(self.run_dir)!r} holds an unfinished run; pass --resume to continue "
+                "it, or choose another --out / --experiment"
+            )
+        return None
+
+    def _resolved_config(self, data: DataBundle) -> dict:
+        config = self.config
+        resolved = {
+            "backbone": resolve_backbone(config, self.method),
+            "modality": data.modality,
+            "subgroup": data.subgroup,
+            "target": data.target,
+            "data_root": str(data.root),
+            "weights": (
+                str(resolve_weights(config, self.method))
+                if self.method.weights_folder is not None
+                else None
+            ),
+            "world_size": self.context.world_size,
+            "per_process_batch_size": self.per_rank_batch,
+            "device": str(self.device),
+            "amp": str(self.amp).replace("torch.", "") if self.amp is not None else "off",
+            "channels_last": self.channels_last,
+            "table_row": self.method.table_row,
+            "classes": list(data.classes),
+            "descriptors": list(data.descriptor_names),
+            "subgroup_values": list(data.subgroup_values),
+            "n_train": len(data.train),
+            "n_val": len(data.val),
+            "n_test": len(data.test),
+            "data_report": data.report,
+        }
+        return {
+            "config": config.to_dict(),
+            "resolved": resolved,
+            "versions": _versions(),
+            "git": _git_commit(),
+            "run_dir": str(self.run_dir),
+        }
+
+    def _check_batch(self, data: DataBundle) -> None:
+        config, world = self.config, self.context.world_size
+        if config.batch_size % world:
+            raise ValueError(
+                f"batch_size={config.batch_size} (the global batch) must be divisible by the "
+                f"{world} processes"
+            )
+        self.per_rank_batch = config.batch_size // world
+        n_train = len(data.train)
+        if config.batch_size > n_train:
+            raise ValueError(
+                f"batch_size={config.batch_size} is larger than the training split "
+                f"({n_train} samples of {config.dataset}-{data.modality}); lower --batch-size"
+            )
+
+    def _loaders(self, data: DataBundle) -> None:
+        config, context = self.config, self.context
+        cuda = self.device.type == "cuda"
+        if self.method.sampling == "cas":
+            from semcov_data.cas import cas_weights
+
+            weights = cas_weights(
+                data.train,
+                "scores",
+                power=config.cas_power,
+                threshold=config.cas_threshold,
+                balance_classes=config.cas_balance_classes,
+            )
+            self.sampler = WeightedDistributedSampler(
+                weights,
+                num_replicas=context.world_size,
+                rank=context.rank,
+                seed=derive_seed(config.seed, 1),
+            )
+        else:
+            self.sampler = uniform_sampler(len(data.train), context, derive_seed(config.seed, 1))
+        self.loader_generator = torch.Generator()
+        self.train_loader = DataLoader(
+            data.train,
+            batch_size=self.per_rank_batch,
+            sampler=self.sampler,
+            num_workers=config.num_workers,
+            drop_last=True,
+            pin_memory=cuda,
+            worker_init_fn=worker_init,
+            generator=self.loader_generator,
+        )
+        eval_batch = config.eval_batch_size or 2 * self.per_rank_batch
+        self.eval_loaders = {
+            part: DataLoader(
+                getattr(data, part),
+                batch_size=eval_batch,
+                sampler=ShardSampler(len(getattr(data, part)), context),
+                num_workers=config.num_workers,
+                pin_memory=cuda,
+                worker_init_fn=worker_init,
+            )
+            for part in ("val", "test")
+        }
+        self.steps_per_epoch = len(self.train_loader)
+        if self.steps_per_epoch < 1:
+            raise ValueError(
+                f"batch_size={config.batch_size}: the training split gives no full batch per "
+                f"process ({len(self.sampler)} samples per process); lower --batch-size"
+            )
+
+    def _build(self, data: DataBundle) -> None:
+        config = self.config
+        # Same initial weights on every rank (DDP also broadcasts rank 0's).
+        seed_everything(derive_seed(config.seed, 0))
+        model = self.method.build_model(config, data, self.method).to(self.device)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.context.distributed and config.sync_bn and self.device.type == "cuda":
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        objective = self.method.build_objective(config, data, model).to(self.device)
+        self.model, self.objective = model, objective
+        self.step_module = _TrainStep(model, objective, self.context, self.amp)
+        if self.context.distributed:
+            self.step = DistributedDataParallel(
+                self.step_module,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+            )
+        else:
+            self.step = self.step_module
+        trainable = [p for p in self.step_module.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
+        warmup = config.warmup_epochs * self.steps_per_epoch
+        total = config.epochs * self.steps_per_epoch
+
+        def factor(step: int) -> float:
+            # paper §4.1: one warm-up epoch at lr/10, then a cosine cycle from lr.
+            if step < warmup:
+                return config.warmup_factor
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            floor = config.min_lr_ratio
+            return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=self.amp == torch.float16 and self.device.type == "cuda"
+        )
+        self.mixer = None
+        if self.method.mixing is not None:
+            from semcov_data.mixing import BatchMixer
+
+            self.mixer = BatchMixer(
+                self.method.mixing, alpha=config.mix_alpha, num_classes=data.num_classes
+            )
+
+    # ------------------------------------------------------------------ state
+    def _initial_state(self) -> dict:
+        return {
+            "epoch": 0,
+            "history": [],
+            "best_auc": None,
+            "best_epoch": None,
+            "bad_epochs": 0,
+            "stopped_early": False,
+        }
+
+    def _checkpoint(self, state: dict) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            **state,
+            "model": self.model.state_dict(),
+            "objective": self.objective.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "sampler": {"epoch": state["epoch"], "seed": self.sampler.seed},
+            "rng": get_rng_state(),
+            "config": self.config.to_dict(),
+            "world_size": self.context.world_size,
+        }
+
+    def _restore(self, checkpoint: dict) -> dict:
+        if checkpoint.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"checkpoint format {checkpoint.get('format')!r} is not supported")
+        stored = checkpoint["config"]
+        current = self.config.to_dict()
+        changed = [
+            f"{k}: {stored.get(k)!r} -> {current[k]!r}"
+            for k in current
+            if k not in RUNTIME_FIELDS and stored.get(k) != current[k]
+        ]
+        if changed:
+            raise ValueError(
+                "the run being resumed was started with other settings ("
+                + "; ".join(changed)
+                + "); resume with the same options or start a new run"
+            )
+        self.model.load_state_dict(checkpoint["model"])
+        self.objective.load_state_dict(checkpoint["objective"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        self.scaler.load_state_dict(checkpoint["scaler"])
+        self.sampler.set_epoch(checkpoint["sampler"]["epoch"])
+        set_rng_state(checkpoint["rng"])
+        return {k: checkpoint[k] for k in self._initial_state()}
+
+    # ------------------------------------------------------------------ loop
+    def _seed_epoch(self, epoch: int) -> torch.Generator:
+        """Everything random in an epoch follows from (seed, epoch, rank): resuming at an epoch
+        boundary replays the epoch exactly."""
+        seed = derive_seed(self.config.seed, 2, epoch, self.context.rank)
+        seed_everything(seed)
+        self.sampler.set_epoch(epoch)
+        self.loader_generator.manual_seed(derive_seed(seed, 3))
+        return torch.Generator(device="cpu").manual_seed(derive_seed(seed, 4))
+
+    def _train_epoch(self, epoch: int) -> dict[str, float]:
+        from tqdm.auto import tqdm
+
+        config = self.config
+        mix_generator = self._seed_epoch(epoch)
+        self.step.train()
+        sums: dict[str, torch.Tensor] = {}
+        seen = 0
+        started = time.perf_counter()
+        batches = tqdm(
+            self.train_loader,
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            leave=False,
+            disable=not (config.progress and self.main),
+        )
+        for batch in batches:
+            images = batch["image"].to(self.device, non_blocking=True)
+            if self.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            inputs = {
+                "label": batch["label"].to(self.device, non_blocking=True),
+                "descriptors": batch["descriptors"].to(self.device, non_blocking=True),
+                "subgroup": batch["subgroup"].to(self.device, non_blocking=True),
+            }
+            if self.mixer is not None:
+                draw = torch.rand((), generator=mix_generator).item()
+                if draw < config.mix_prob:
+                    images, soft, _ = self.mixer(images, inputs["label"], generator=mix_generator)
+                    inputs["soft_target"] = soft.to(self.device)
+            losses = self.step(images, inputs)
+            loss = losses["loss"]
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"epoch {epoch + 1}: the loss is {loss.item()}; lower --lr or turn off --amp"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if config.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.step_module.parameters(), config.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+            for key, value in losses.items():
+                sums[key] = sums.get(key, 0.0) + value.detach().float()
+            seen += images.shape[0]
+        elapsed = time.perf_counter() - started
+        keys = sorted(sums)
+        totals = torch.stack([sums[k] for k in keys]).to(self.device) / self.steps_per_epoch
+        if self.context.distributed:
+            dist.all_reduce(totals)
+            totals /= self.context.world_size
+        metrics = {f"train_{k}": float(v) for k, v in zip(keys, totals.tolist(), strict=True)}
+        metrics["train_images_per_s"] = seen * self.context.world_size / max(elapsed, 1e-9)
+        metrics["epoch_seconds"] = elapsed
+        return metrics
+
+    def _evaluate(self, part: str):
+        return predict(
+            self.model,
+            self.eval_loaders[part],
+            self.context,
+            amp_dtype=self.amp,
+            channels_last=self.channels_last,
+            progress=self.config.progress,
+            desc=part,
+        )
+
+    def run(self) -> RunResult:
+        config, context = self.config, self.context
+        finished = self._check_run_dir()
+        if finished is not None:
+            return RunResult(self.run_dir, finished, _read_history(self.run_dir))
+        barrier(context)
+        data = prepare_data(config, context)
+        self._check_batch(data)
+        self._loaders(data)
+        self._build(data)
+        self.data = data
+        last = self.checkpoints / "last.pt"
+        state = self._initial_state()
+        if self.resume and last.is_file():
+            state = self._restore(load_checkpoint(last, map_location=self.device))
+            logger.info("resuming %s after epoch %d", self.run_dir, state["epoch"])
+        if self.main:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self.run_dir / "config.json", json_ready(self._resolved_config(data)))
+        history = _History(self.run_dir, config.tensorboard, self.main)
+        try:
+            while state["epoch"] < config.epochs and not state["stopped_early"]:
+                state = self._one_epoch(state, history)
+        finally:
+            history.close()
+        results = self._test(state)
+        return RunResult(self.run_dir, results, state["history"])
+
+    def _one_epoch(self, state: dict, history: _History) -> dict:
+        config = self.config
+        epoch = state["epoch"]
+        lr = self.optimizer.param_groups[0]["lr"]
+        row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr}
+        row.update(self._train_epoch(epoch))
+        val = validation_metrics(self._evaluate("val"), self.data, config)
+        row.update({f"val_{k}": v for k, v in val.items()})
+        state = dict(state, epoch=epoch + 1, history=[*state["history"], json_ready(row)])
+        auc = val["auc"]
+        improved = math.isfinite(auc) and (state["best_auc"] is None or auc > state["best_auc"])
+        if improved or state["best_epoch"] is None:
+            # paper: results at the best validation-AUC epoch; an undefined AUC (one class in
+            # the validation split) keeps the first epoch until a defined one appears.
+            state["best_auc"] = auc if math.isfinite(auc) else None
+            state["best_epoch"] = epoch + 1
+            state["bad_epochs"] = 0
+            if self.main:
+                save_checkpoint(
+                    self.checkpoints / "best.pt",
+                    {
+                        "format": CHECKPOINT_FORMAT,
+                        "epoch": epoch + 1,
+                        "model": self.model.state_dict(),
+                        "objective": self.objective.state_dict(),
+                        "val": json_ready(val),
+                    },
+                )
+        else:
+            state["bad_epochs"] += 1
+            state["stopped_early"] = state["bad_epochs"] >= config.patience
+        if self.main:
+            history.write(state["history"])
+            save_checkpoint(self.checkpoints / "last.pt", self._checkpoint(state))
+        barrier(self.context)
+        return state
+
+    def _test(self, state: dict) -> dict:
+        best = load_checkpoint(self.checkpoints / "best.pt", map_location=self.device)
+        self.model.load_state_dict(best["model"])
+        predictions = self._evaluate("test")
+        extra = {
+            "method": self.config.method,
+            "table_row": self.method.table_row,
+            "dataset": self.config.dataset,
+            "modality": self.data.modality,
+            "subgroup": self.data.subgroup,
+            "fold": self.config.fold,
+            "seed": self.config.seed,
+            "best_epoch": int(best["epoch"]),
+            "epochs_completed": int(state["epoch"]),
+            "stopped_early": bool(state["stopped_early"]),
+            "val_auc": state["best_auc"],
+            "n_train": len(self.data.train),
+            "n_val": len(self.data.val),
+        }
+        results = test_results(predictions, self.data, self.config, extra=extra)
+        if self.main:
+            frame = predictions_frame(predictions, self.data)
+            atomic_write(self.run_dir / "predictions.parquet", lambda f: frame.to_parquet(f))
+            atomic_write_json(self.run_dir / "results.json", results)
+            summary = {k: results.get(k) for k in (*PERFORMANCE_KEYS, "cdi")}
+            atomic_write_json(self.run_dir / DONE, {"finished": time.time(), **summary})
+        barrier(self.context)
+        return results
+
+
+def _read_history(run_dir: Path) -> list[dict]:
+    path = run_dir / "history.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _number(text: str) -> Any:
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
