@@ -272,6 +272,12 @@ class SemanticEncoder(nn.Module):
         token_norm_layer: Token normalization class.
         final_token: Compute the last layer's token update even where only the returned ``token``
             depends on it. :class:`SemCovNet` sets False: its heads read the pooled features only.
+
+    Example:
+        >>> encoder = SemanticEncoder(64, 7, dim=32)
+        >>> out = encoder(torch.randn(2, 64, 7, 7), torch.rand(2, 7))
+        >>> tuple(out.features.shape), tuple(out.token.shape), len(out.maps)
+        ((2, 32, 7, 7), (2, 32), 3)
     """
 
     def __init__(

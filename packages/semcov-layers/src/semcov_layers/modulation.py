@@ -46,6 +46,10 @@ def descriptor_uncertainty(descriptors: Tensor) -> Tensor:
 
     Returns:
         u, shape (B, K): 0 for a certain descriptor (p = 0 or 1), 1 at p = 0.5.
+
+    Example:
+        >>> descriptor_uncertainty(torch.tensor([[0.0, 0.25, 0.5]]))
+        tensor([[0.0000, 0.7500, 1.0000]])
     """
     return 4.0 * descriptors * (1.0 - descriptors)
 
@@ -60,6 +64,10 @@ def uncertainty_gate(descriptors: Tensor, scale: Tensor, bias: Tensor) -> Tensor
 
     Returns:
         alpha, shape (B,).
+
+    Example:
+        >>> uncertainty_gate(torch.tensor([[0.5, 1.0]]), torch.tensor(2.0), torch.tensor(-1.0))
+        tensor([0.5000])
     """
     mean_uncertainty = descriptor_uncertainty(descriptors).mean(dim=-1)
     return torch.sigmoid(scale * (1.0 - mean_uncertainty) + bias)

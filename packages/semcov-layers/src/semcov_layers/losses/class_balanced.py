@@ -35,6 +35,10 @@ def class_balanced_weights(
 
     Returns:
         Float32 weights, shape (C,).
+
+    Example:
+        >>> class_balanced_weights([100, 10], beta=0.9)
+        tensor([0.7889, 1.2111])
     """
     counts = torch.as_tensor(samples_per_class, dtype=torch.float64)
     if counts.dim() != 1 or counts.numel() == 0:
