@@ -55,7 +55,7 @@ from .evaluate import (
 )
 from .methods import Method, check_available, resolve_backbone, resolve_weights
 
-__all__ = ["RunResult", "run_directory", "train"]
+__all__ = ["RunResult", "TrainStep", "run_directory", "train"]
 
 logger = logging.getLogger("semcov_train")
 
@@ -177,9 +177,18 @@ def _versions() -> dict:
     return versions
 
 
-class _TrainStep(nn.Module):
-    """Model and objective as one module, so DDP synchronises the objective's parameters (the DVA
-    temperature) together with the model's."""
+class TrainStep(nn.Module):
+    """Model and objective as one module: ``step(images, batch)`` returns the objective's terms.
+
+    One module so that DDP synchronises the objective's parameters (the DVA temperature)
+    together with the model's; the forward pass runs under autocast when `amp` is a dtype.
+
+    Args:
+        model: called as ``model(images, batch["descriptors"])``.
+        objective: called as ``objective(output, batch, context)``.
+        context: the process's :class:`~semcov_train.distributed.DistContext`.
+        amp: autocast dtype, or None.
+    """
 
     def __init__(self, model: nn.Module, objective: nn.Module, context: DistContext, amp):
         super().__init__()
@@ -383,7 +392,7 @@ class _Trainer:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         objective = self.method.build_objective(config, data, model).to(self.device)
         self.model, self.objective = model, objective
-        self.step_module = _TrainStep(model, objective, self.context, self.amp)
+        self.step_module = TrainStep(model, objective, self.context, self.amp)
         if self.context.distributed:
             self.step = DistributedDataParallel(
                 self.step_module,
