@@ -4,7 +4,9 @@ single-process loss and gradients, and a 2-process training run matches a 1-proc
 from __future__ import annotations
 
 import json
+import os
 import runpy
+import signal
 import subprocess
 import sys
 import textwrap
@@ -135,8 +137,21 @@ def two_process_run(tmp_path_factory, train_cache):
         sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
         "--standalone", str(script), str(folder / "objectives.json"), *options,
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # A new session, so a hung launch can be killed with its workers.
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail("the 2-process run did not finish in 300 s")
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
     gathered = json.loads((folder / "objectives.json").read_text())
     return {"script": script, "objectives": gathered, "out": out}
 

@@ -3,6 +3,7 @@ complete run directory; SemCovNet's ablation switches; encoder methods without w
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -10,7 +11,13 @@ import pandas as pd
 import pytest
 import torch
 
-from semcov_train import METHODS, MethodNotAvailableError, MissingWeightsError, train
+from semcov_train import (
+    METHODS,
+    MethodNotAvailableError,
+    MissingWeightsError,
+    prepare_synthetic,
+    train,
+)
 from semcov_train.methods import mixing_available
 
 #: Files every finished run directory holds.
@@ -129,3 +136,21 @@ def test_frozen_encoder_trains_the_head_only(smoke, tiny_clip):
     assert torch.equal(last["model"]["classifier.weight"], best["model"]["classifier.weight"])
     optimised = {len(g["params"]) for g in last["optimizer"]["param_groups"]}
     assert optimised == {2}  # classifier weight and bias
+
+
+def test_milk10k_layout_trains_from_a_data_root(smoke):
+    root = prepare_synthetic(smoke())  # the synthetic benchmark is a MILK10k challenge folder
+    config = smoke(method="erm", dataset="milk10k", data_root=str(root), modality="clinical")
+    result = train(config)
+    assert result.run_dir.parts[-2] == "milk10k-clinical"
+    saved = json.loads((result.run_dir / "config.json").read_text())["resolved"]
+    assert saved["data_root"] == str(root) and saved["modality"] == "clinical"
+
+
+def test_tensorboard_on_needs_tensorboard(smoke):
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(ImportError, match=r"semcov-train\[tensorboard\]"):
+            train(smoke(method="erm", tensorboard="on"))
+    else:
+        result = train(smoke(method="erm", tensorboard="on"))
+        assert any((result.run_dir / "tensorboard").iterdir())

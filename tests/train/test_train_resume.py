@@ -56,7 +56,11 @@ def test_sigkilled_run_resumes_to_identical_results(smoke, tmp_path):
     run_dir = run_directory(config)
     last = run_dir / "checkpoints" / "last.pt"
     process = subprocess.Popen(
-        _cli(config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        _cli(config),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: the kill takes its loader workers too
     )
     try:
         deadline = time.monotonic() + 240
@@ -67,8 +71,8 @@ def test_sigkilled_run_resumes_to_identical_results(smoke, tmp_path):
                 pytest.fail("no checkpoint was written in time")
             time.sleep(0.005)
         time.sleep(0.05)  # into the next epoch
-        os.kill(process.pid, signal.SIGKILL)
     finally:
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         process.stderr.close()
     assert process.returncode == -signal.SIGKILL

@@ -149,3 +149,13 @@ def test_bootstrap_intervals_bracket_the_estimate():
     low, high = intervals["auc"]
     assert 0.5 < low < high <= 1.0
     assert bootstrap_performance(labels, probabilities, 50, seed=0) == intervals
+
+
+def test_float_output_lifts_low_precision_fields():
+    from semcov_train.models import ClassifierOutput
+    from semcov_train.trainer import float_output
+
+    output = ClassifierOutput(torch.zeros(2, 2, dtype=torch.bfloat16), torch.zeros(2, 3))
+    lifted = float_output(output)
+    assert lifted.logits.dtype == torch.float32 and lifted.embedding is output.embedding
+    assert float_output(lifted) is lifted

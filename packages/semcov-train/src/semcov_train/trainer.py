@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -177,6 +178,18 @@ def _versions() -> dict:
     return versions
 
 
+def float_output(output: Any) -> Any:
+    """A copy of a model output dataclass with its low-precision tensors in float32, so the
+    objectives (cross-entropy, DVA, CDI statistics) never run in bf16 / fp16."""
+    changes = {
+        field.name: value.float()
+        for field in dataclasses.fields(output)
+        if isinstance(value := getattr(output, field.name), torch.Tensor)
+        and value.dtype in (torch.float16, torch.bfloat16)
+    }
+    return dataclasses.replace(output, **changes) if changes else output
+
+
 class TrainStep(nn.Module):
     """Model and objective as one module: ``step(images, batch)`` returns the objective's terms.
 
@@ -205,6 +218,8 @@ class TrainStep(nn.Module):
         )
         with autocast:
             output = self.model(images, batch["descriptors"])
+        if self.amp is not None:
+            output = float_output(output)
         return self.objective(output, batch, self.context)
 
 
