@@ -191,7 +191,7 @@ def _scores(scenes: pd.DataFrame, modality: str, config: SyntheticConfig) -> np.
     truth = scenes[list(TRUE_COLUMNS)].to_numpy(np.float64)
     rng = np.random.default_rng([config.seed, 1 + MODALITIES.index(modality)])
     if modality == "dermoscopic":
-        score = 0.1 + 0.75 * truth + rng.normal(0.0, 0.07, truth.shape)
+        score = 0.04 + 0.82 * truth + rng.normal(0.0, 0.05, truth.shape)
     else:
         seen = truth * (rng.random(truth.shape) >= config.clinical_miss_rate)
         score = 0.2 + 0.35 * seen + rng.normal(0.0, 0.12, truth.shape)
@@ -248,7 +248,7 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     r = np.hypot(x - cx, y - cy)
     irregularity = rng.uniform(0.05, 0.22) if is_mel else rng.uniform(0.0, 0.14)
     if present["erythema"]:
-        irregularity *= 0.35  # a swollen, inflamed rim rounds the border off
+        irregularity *= 0.5  # a swollen, inflamed rim rounds the border off
     boundary = np.ones_like(theta)
     for k in (2, 3, 5, 7):
         boundary += irregularity / np.sqrt(k) * np.cos(k * theta + rng.uniform(0, 6.3))
@@ -263,11 +263,11 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     lesion_colour = np.array([120.0, 78.0, 52.0]) * tone_factor
     lesion = np.broadcast_to(lesion_colour, background.shape).copy()
     variegation = rng.uniform(0.3, 1.0) if is_mel else rng.uniform(0.0, 0.5)
-    mimicked = rng.uniform(0.6, 1.0)
+    mimicked = rng.uniform(0.4, 0.8)
     if present["pigmented"]:
         variegation = max(variegation, mimicked)
     if present["vessels"]:
-        variegation *= 0.4  # vascular redness washes out the pigment colours
+        variegation *= 0.6  # vascular redness washes out the pigment colours
     blotches = _smooth_noise(rng, x, y, 3, 5.0)
     dark = np.clip((blotches - 0.1) * 3.0, 0.0, 1.0)[..., None] * variegation
     blue_grey = np.clip((-blotches - 0.3) * 3.0, 0.0, 1.0)[..., None] * variegation
@@ -290,7 +290,7 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     if present["ulceration_crust"]:
         for _ in range(rng.integers(1, 3)):
             ox, oy = cx + rng.normal(0, 0.5) * base_radius, cy + rng.normal(0, 0.5) * base_radius
-            w, h = rng.uniform(0.3, 0.5, 2) * base_radius * 2  # covers much of the lesion
+            w, h = rng.uniform(0.2, 0.4, 2) * base_radius * 2  # covers part of the lesion
             draw.ellipse(
                 [px(ox - w), px(oy - h), px(ox + w), px(oy + h)],
                 fill=(int(rng.uniform(150, 190)), int(rng.uniform(110, 140)), 60),
