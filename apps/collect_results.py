@@ -151,7 +151,9 @@ def side_by_side(
     not_run: dict | None = None,
     digits: int = 4,
 ) -> pd.DataFrame:
-    """One row per paper row, columns ``<metric> (ours)`` and ``<metric> (paper)``.
+    """One row per paper row: ``n`` runs, ``<metric> (ours)``, ``<metric> (paper)``, ``note``.
+
+    Rows without runs read ``not run`` in every "ours" cell and give the reason in ``note``.
 
     Args:
         summary: output of :func:`summarize`.
@@ -161,7 +163,7 @@ def side_by_side(
         metrics: metric columns present in both.
         labels: maps each summary key tuple's first element to the paper's label
             (e.g. ``{"erm": "ENet-B0"}``); identity when None.
-        not_run: paper label → reason, shown in every "ours" cell of rows without runs.
+        not_run: paper label → why it has no runs (default "no finished run").
     """
     labels = labels or {}
     not_run = not_run or {}
@@ -179,7 +181,7 @@ def side_by_side(
         row["n"] = int(found["n"]) if found is not None else 0
         for metric in metrics:
             if found is None:
-                row[f"{metric} (ours)"] = f"not run: {reason}"
+                row[f"{metric} (ours)"] = "not run"
             else:
                 row[f"{metric} (ours)"] = format_cell(
                     found[metric], found.get(f"{metric}_std", math.nan), digits
@@ -187,6 +189,7 @@ def side_by_side(
             row[f"{metric} (paper)"] = format_cell(
                 record[metric], record.get(f"{metric}_std", math.nan), digits
             )
+        row["note"] = "" if found is not None else f"not run: {reason}"
         rows.append(row)
     return pd.DataFrame(rows)
 

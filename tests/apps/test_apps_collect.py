@@ -116,14 +116,16 @@ def test_side_by_side_against_paper_and_written_files(runs, tmp_path):
     assert rows.loc[("ENet-B0", "dermoscopic"), "auc (ours)"] == "0.8000 ± 0.1000"
     assert rows.loc[("ENet-B0", "dermoscopic"), "auc (paper)"] == "0.9114"
     assert rows.loc[("SemCovNet", "dermoscopic"), "n"] == 2
-    assert rows.loc[("CLIP", "clinical"), "auc (ours)"] == "not run: weights missing"
-    assert rows.loc[("ViT", "clinical"), "auc (ours)"] == "not run: no finished run"
+    assert rows.loc[("CLIP", "clinical"), "auc (ours)"] == "not run"
+    assert rows.loc[("CLIP", "clinical"), "note"] == "not run: weights missing"
+    assert rows.loc[("ViT", "clinical"), "note"] == "not run: no finished run"
+    assert rows.loc[("ENet-B0", "clinical"), "note"] == ""
 
     written = collect_results.write_tables(table, tmp_path / "out", "table1")
     assert [p.suffix for p in written] == [".md", ".csv", ".tex"]
     markdown = written[0].read_text()
-    assert markdown.startswith("| model | modality | n | auc (ours) | auc (paper) |")
-    assert "| ENet-B0 | dermoscopic | 3 | 0.8000 ± 0.1000 | 0.9114 |" in markdown
+    assert markdown.startswith("| model | modality | n | auc (ours) | auc (paper) | note |")
+    assert "| ENet-B0 | dermoscopic | 3 | 0.8000 ± 0.1000 | 0.9114 |  |" in markdown
     assert r"0.8000 $\pm$ 0.1000" in written[2].read_text()
     assert r"\begin{tabular}" in written[2].read_text()
     assert "0.8000 ± 0.1000" in written[1].read_text()
