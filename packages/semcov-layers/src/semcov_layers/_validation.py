@@ -104,6 +104,34 @@ def check_probabilities(value: Tensor, name: str) -> Tensor:
     return value
 
 
+def check_feature_map(features: object, name: str, channels: int, label: str = "D") -> Tensor:
+    """A floating (B, C, H, W) tensor with C = ``channels``; ``label`` names C in the message."""
+    check_tensor(
+        features,
+        name,
+        ndim=4,
+        shape=f"(B, {label}, H, W) with {label} = {channels}",
+        sizes={1: channels},
+    )
+    return check_floating(features, name)
+
+
+def check_descriptors(
+    descriptors: object, num_descriptors: int, batch_of: Tensor, batch_name: str
+) -> Tensor:
+    """Floating (B, K) descriptor probabilities whose batch matches ``batch_of``."""
+    check_tensor(
+        descriptors,
+        "descriptors",
+        ndim=2,
+        shape=f"(B, K) with K = {num_descriptors}",
+        sizes={1: num_descriptors},
+    )
+    check_floating(descriptors, "descriptors")
+    check_same_batch(batch_of, batch_name, descriptors, "descriptors")
+    return descriptors
+
+
 def check_index_range(value: Tensor, name: str, upper: int) -> Tensor:
     """Raise ValueError unless every index lies in ``[0, upper)`` (eager mode only)."""
     if _eager() and value.numel() > 0:

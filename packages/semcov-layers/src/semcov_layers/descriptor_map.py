@@ -9,6 +9,8 @@ from torch import Tensor, nn
 
 from ._validation import (
     check_choice,
+    check_descriptors,
+    check_feature_map,
     check_floating,
     check_positive_int,
     check_probabilities,
@@ -223,23 +225,8 @@ class SemanticDescriptorMap(nn.Module):
             )
 
     def _check_inputs(self, features: Tensor, descriptors: Tensor, token: Tensor | None) -> None:
-        check_tensor(
-            features,
-            "features",
-            ndim=4,
-            shape=f"(B, D, H, W) with D = {self.dim}",
-            sizes={1: self.dim},
-        )
-        check_floating(features, "features")
-        check_tensor(
-            descriptors,
-            "descriptors",
-            ndim=2,
-            shape=f"(B, K) with K = {self.num_descriptors}",
-            sizes={1: self.num_descriptors},
-        )
-        check_floating(descriptors, "descriptors")
-        check_same_batch(features, "features", descriptors, "descriptors")
+        check_feature_map(features, "features", self.dim)
+        check_descriptors(descriptors, self.num_descriptors, features, "features")
         if self.uses_descriptor_branch:
             expected = f"(B, {self.token_dim})"
             if token is None:

@@ -11,11 +11,10 @@ from torch import Tensor, nn
 
 from ._validation import (
     check_choice,
-    check_floating,
+    check_descriptors,
+    check_feature_map,
     check_positive_int,
     check_probabilities,
-    check_same_batch,
-    check_tensor,
 )
 from .cross_attention import DescriptorCrossAttention
 from .descriptor_map import FUSION_MODES, MAP_NORMS, DescriptorEmbedding, SemanticDescriptorMap
@@ -383,23 +382,8 @@ class SemanticEncoder(nn.Module):
             :class:`SemanticEncoderOutput` with features (B, D, H, W), token (B, D), ``depth`` maps
             (B, K, H, W) and ``depth`` descriptor tensors (B, K).
         """
-        check_tensor(
-            features,
-            "features",
-            ndim=4,
-            shape=f"(B, C, H, W) with C = {self.in_channels}",
-            sizes={1: self.in_channels},
-        )
-        check_floating(features, "features")
-        check_tensor(
-            descriptors,
-            "descriptors",
-            ndim=2,
-            shape=f"(B, K) with K = {self.num_descriptors}",
-            sizes={1: self.num_descriptors},
-        )
-        check_floating(descriptors, "descriptors")
-        check_same_batch(features, "features", descriptors, "descriptors")
+        check_feature_map(features, "features", self.in_channels, label="C")
+        check_descriptors(descriptors, self.num_descriptors, features, "features")
         check_probabilities(descriptors, "descriptors")
 
         x = self.proj(features)

@@ -7,7 +7,8 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from ._validation import (
-    check_floating,
+    check_descriptors,
+    check_feature_map,
     check_positive_int,
     check_probabilities,
     check_same_batch,
@@ -158,14 +159,7 @@ class DescriptorAttentionModulation(nn.Module):
         Returns:
             ``F + F_s`` (or ``F_s`` when ``residual=False``), shape (B, D, H, W).
         """
-        check_tensor(
-            features,
-            "features",
-            ndim=4,
-            shape=f"(B, D, H, W) with D = {self.dim}",
-            sizes={1: self.dim},
-        )
-        check_floating(features, "features")
+        check_feature_map(features, "features", self.dim)
         check_tensor(
             token, "token", ndim=2, shape=f"(B, {self.token_dim})", sizes={1: self.token_dim}
         )
@@ -177,13 +171,8 @@ class DescriptorAttentionModulation(nn.Module):
             shape=f"(B, K, H, W) with K = {k} and H, W of `features`",
             sizes={1: k, 2: features.shape[2], 3: features.shape[3]},
         )
-        check_tensor(descriptors, "descriptors", ndim=2, shape=f"(B, K) with K = {k}", sizes={1: k})
-        check_floating(descriptors, "descriptors")
-        for other, name in (
-            (token, "token"),
-            (descriptor_map, "descriptor_map"),
-            (descriptors, "descriptors"),
-        ):
+        check_descriptors(descriptors, k, features, "features")
+        for other, name in ((token, "token"), (descriptor_map, "descriptor_map")):
             check_same_batch(features, "features", other, name)
         check_probabilities(descriptors, "descriptors")
 

@@ -9,10 +9,10 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from ._validation import (
+    check_descriptors,
     check_floating,
     check_positive_int,
     check_probabilities,
-    check_same_batch,
     check_tensor,
 )
 from .encoder import SemanticEncoder
@@ -171,15 +171,7 @@ class SemCovNet(nn.Module):
             :class:`SemCovNetOutput`.
         """
         check_tensor(images, "images", ndim=4, shape="(B, C, H, W)")
-        check_tensor(
-            descriptors,
-            "descriptors",
-            ndim=2,
-            shape=f"(B, K) with K = {self.num_descriptors}",
-            sizes={1: self.num_descriptors},
-        )
-        check_floating(descriptors, "descriptors")
-        check_same_batch(images, "images", descriptors, "descriptors")
+        check_descriptors(descriptors, self.num_descriptors, images, "images")
         check_probabilities(descriptors, "descriptors")
 
         encoded = self.encoder(self.forward_features(images), descriptors)
