@@ -1,0 +1,94 @@
+"""apps/reproduce_table1.py end to end with the smoke preset on a small synthetic benchmark."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+PAPER = APPS / "paper_tables" / "table1_milk10k.csv"
+METRICS = ["auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece"]
+
+
+def _load(name: str):
+    if str(APPS) not in sys.path:
+        sys.path.insert(0, str(APPS))
+    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+reproduce_table1 = _load("reproduce_table1")
+
+
+def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    argv = [
+        "--preset",
+        "smoke",
+        "--methods",
+        "erm",
+        "semcovnet",
+        "clip",
+        "monet",
+        "--runs",
+        str(runs),
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "cache"),  # empty: no CLIP / MONET weights
+        "--no-progress",
+    ]
+    assert reproduce_table1.main(argv) == 0
+    first = capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["table1.csv", "table1.md", "table1.tex"]
+
+    paper = pd.read_csv(PAPER, dtype=str)
+    table = pd.read_csv(out / "table1.csv", dtype=str, keep_default_na=False)
+    assert list(zip(table["model"], table["modality"], strict=True)) == list(
+        zip(paper["model"], paper["modality"], strict=True)
+    )
+    expected = ["model", "modality", "n"]
+    for metric in METRICS:
+        expected += [f"{metric} (ours)", f"{metric} (paper)"]
+    assert list(table.columns) == [*expected, "note"]
+    rows = table.set_index(["model", "modality"])
+    for modality in ("dermoscopic", "clinical"):
+        for model in ("ENet-B0", "SemCovNet"):
+            row = rows.loc[(model, modality)]
+            assert row["n"] == "1" and row["note"] == ""
+            for metric in METRICS:
+                assert 0.0 <= float(row[f"{metric} (ours)"]) <= 1.0
+        for model in ("CLIP", "MONET"):
+            row = rows.loc[(model, modality)]
+            assert row["auc (ours)"] == "not run"
+            assert "weights not found" in row["note"]
+        assert rows.loc[("ViT", modality), "note"] == "not run: not selected (--methods)"
+    assert rows.loc[("ENet-B0", "dermoscopic"), "auc (paper)"] == "0.9114"
+    assert "| ENet-B0 | clinical | 1 |" in first.out
+    assert (out / "table1.md").read_text() == first.out.rstrip("\n") + "\n"
+    assert r"\begin{tabular}" in (out / "table1.tex").read_text()
+
+    # Finished runs are skipped; an unfinished one (no DONE marker) resumes from last.pt.
+    interrupted = runs / "table1" / "erm" / "synthetic-clinical" / "fold0-seed0"
+    (interrupted / "DONE").unlink()
+    (interrupted / "results.json").unlink()
+    assert reproduce_table1.main(argv) == 0
+    second = capsys.readouterr()
+    assert second.err.count("finished earlier") == 3
+    assert "erm clinical fold0 seed0: resuming" in second.err
+    assert (interrupted / "DONE").is_file()
+    assert pd.read_csv(out / "table1.csv", dtype=str, keep_default_na=False).equals(table)
+
+
+def test_reproduce_table1_rejects_unknown_methods(capsys):
+    with pytest.raises(SystemExit) as error:
+        reproduce_table1.main(["--methods", "erm", "nir"])
+    assert error.value.code == 2
+    assert "nir" in capsys.readouterr().err
