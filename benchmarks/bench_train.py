@@ -10,7 +10,8 @@ choices on CUDA. The data pipeline is left out (see bench_data.py for it).
 Reported per method: images/s (median step time over ``--steps`` timed steps after
 ``--warmup``; the fastest of ``--rounds`` child processes, run alternately) and peak memory
 (CPU: peak resident set size of the child process, and its growth over the process after
-building the model; CUDA: ``torch.cuda.max_memory_allocated``).
+building the model; CUDA: ``torch.cuda.max_memory_allocated``), and the MiB of activations
+autograd saves for backward in one step (exact, allocator-independent).
 
     uv run python benchmarks/bench_train.py                                 # this CPU
     uv run python benchmarks/bench_train.py --device cuda --steps 50 --warmup 10   # a GPU
@@ -45,6 +46,22 @@ def _peak_rss_mib() -> float:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def _saved_activation_mib(forward) -> float:
+    """MiB of the tensors autograd saves for backward in one forward pass (each storage once):
+    the activation memory of a step, exact and independent of the allocator."""
+    seen: dict[tuple, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        seen[(tensor.device.type, storage.data_ptr())] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        loss = forward()
+    del loss
+    return sum(seen.values()) / 2**20
 
 
 def run_worker(method_name: str, args: argparse.Namespace) -> dict:
@@ -121,6 +138,7 @@ def run_worker(method_name: str, args: argparse.Namespace) -> dict:
         "batch_size": batch_size,
         "steps": args.steps,
         "step_seconds_median": median,
+        "step_seconds": times,
         "images_per_s": batch_size / median,
         "parameters": sum(p.numel() for p in step.parameters()),
     }
@@ -129,6 +147,8 @@ def run_worker(method_name: str, args: argparse.Namespace) -> dict:
     else:
         result["peak_memory_mib"] = _peak_rss_mib()
         result["peak_growth_mib"] = _peak_rss_mib() - built_rss
+    # After the peaks are read: this extra forward pass must not count in them.
+    result["saved_activations_mib"] = _saved_activation_mib(lambda: step(images, batch)["loss"])
     return result
 
 
@@ -170,13 +190,14 @@ def main() -> None:
     base = results[0]
     print(
         f"{'method':<12} {'images/s':>9} {'step (s)':>9} {'peak MiB':>9} {'growth MiB':>11} "
-        f"{'speed vs ' + base['method']:>13} {'params':>11}"
+        f"{'saved act. MiB':>15} {'speed vs ' + base['method']:>13} {'params':>11}"
     )
     for row in results:
         growth = row.get("peak_growth_mib")
         print(
             f"{row['method']:<12} {row['images_per_s']:>9.2f} {row['step_seconds_median']:>9.3f} "
             f"{row['peak_memory_mib']:>9.0f} {'-' if growth is None else f'{growth:.0f}':>11} "
+            f"{row['saved_activations_mib']:>15.0f} "
             f"{row['images_per_s'] / base['images_per_s']:>12.2f}x {row['parameters']:>11,}"
         )
     first = results[0]
