@@ -7,11 +7,13 @@ resume from their last checkpoint::
     uv run apps/reproduce_table1.py
     uv run apps/reproduce_table1.py --data-root ~/data/milk10k --preset paper --device cuda \
         --folds 5 --seeds 0
+    uv run torchrun --nproc-per-node 4 apps/reproduce_table1.py --preset paper --device cuda ...
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from collect_results import (
     collect,
+    format_cell,
     format_table,
     paper_table,
     side_by_side,
@@ -44,6 +47,16 @@ TABLE1_METHODS = {
 }
 # The paper's best SemCovNet order for dermoscopic images (Table 5); clinical keeps the default.
 SEMCOVNET_ORDER = {"dermoscopic": "mixture_dam_attn"}
+
+
+def _is_main_process() -> bool:
+    """Rank 0 under ``torchrun`` (every process trains; only rank 0 reports)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _report(message: str) -> None:
+    if _is_main_process():
+        print(message, file=sys.stderr)
 
 
 def _config(args: argparse.Namespace, method: str, modality: str, fold: int, seed: int):
@@ -92,18 +105,19 @@ def run_table1(args: argparse.Namespace) -> dict[str, str]:
             check_available(config)
         except (MissingWeightsError, MethodNotAvailableError) as error:
             not_run[method] = str(error)
-            print(f"{label}: not run: {error}", file=sys.stderr)
+            _report(f"{label}: not run: {error}")
             continue
         run_dir = run_directory(config)
         if (run_dir / DONE).is_file():
-            print(f"{label}: finished earlier ({run_dir})", file=sys.stderr)
+            _report(f"{label}: finished earlier ({run_dir})")
             continue
         resuming = (run_dir / "checkpoints" / "last.pt").is_file()
-        print(f"{label}: {'resuming' if resuming else 'training'}", file=sys.stderr)
+        _report(f"{label}: {'resuming' if resuming else 'training'}")
         start = time.perf_counter()
         result = train(config, resume=True)
         elapsed = time.perf_counter() - start
-        print(f"{label}: test AUC {result.results['auc']:.4f} ({elapsed:.0f} s)", file=sys.stderr)
+        auc = format_cell(result.results.get("auc"))
+        _report(f"{label}: test AUC {auc} ({elapsed:.0f} s)")
     return not_run
 
 
@@ -173,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"reproduce_table1: error: {error}", file=sys.stderr)
         return 2
+    if not _is_main_process():
+        return 0
     table = table1(args, not_run)
     print(format_table(table, "markdown"))
     for path in write_tables(table, args.out, "table1"):
