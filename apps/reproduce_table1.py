@@ -77,6 +77,10 @@ def _config(args: argparse.Namespace, method: str, modality: str, fold: int, see
         overrides["data_root"] = str(args.data_root)
     if args.cache_dir is not None:
         overrides["cache_dir"] = str(args.cache_dir)
+    if args.num_workers is not None:
+        overrides["num_workers"] = args.num_workers
+    if args.num_threads is not None:
+        overrides["num_threads"] = args.num_threads
     if method == "semcovnet" and modality in SEMCOVNET_ORDER:
         overrides["semcov_order"] = SEMCOVNET_ORDER[modality]
     return make_config(args.preset, **overrides)
@@ -166,6 +170,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("results/reproduce_table1"), help="tables go here"
     )
     parser.add_argument("--cache-dir", type=Path, default=None, help="semcov cache folder")
+    parser.add_argument("--num-workers", type=int, default=None, help="DataLoader workers")
+    parser.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars"
     )

@@ -43,6 +43,10 @@ def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys):
         str(out),
         "--cache-dir",
         str(tmp_path / "cache"),  # empty: no CLIP / MONET weights
+        "--num-workers",
+        "0",
+        "--num-threads",
+        "1",
         "--no-progress",
     ]
     assert reproduce_table1.main(argv) == 0
