@@ -29,7 +29,18 @@ from collect_results import (
     write_tables,
 )
 
-__all__ = ["EXPERIMENT", "METRICS", "MODALITIES", "TABLE1_METHODS", "main", "run_table1"]
+__all__ = [
+    "EXPERIMENT",
+    "METRICS",
+    "MODALITIES",
+    "TABLE1_METHODS",
+    "build_parser",
+    "main",
+    "not_run_reasons",
+    "run_jobs",
+    "run_table1",
+    "select_runs",
+]
 
 EXPERIMENT = "table1"
 MODALITIES = ("dermoscopic", "clinical")
@@ -59,7 +70,9 @@ def _report(message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def _config(args: argparse.Namespace, method: str, modality: str, fold: int, seed: int):
+def _config(
+    args: argparse.Namespace, experiment: str, method: str, modality: str, fold: int, seed: int
+):
     from semcov_train import make_config
 
     overrides = {
@@ -69,7 +82,7 @@ def _config(args: argparse.Namespace, method: str, modality: str, fold: int, see
         "fold": fold,
         "seed": seed,
         "out": str(args.runs),
-        "experiment": EXPERIMENT,
+        "experiment": experiment,
         "device": args.device,
         "progress": args.progress,
     }
@@ -77,6 +90,8 @@ def _config(args: argparse.Namespace, method: str, modality: str, fold: int, see
         overrides["data_root"] = str(args.data_root)
     if args.cache_dir is not None:
         overrides["cache_dir"] = str(args.cache_dir)
+    if getattr(args, "descriptors_csv", None) is not None:
+        overrides["descriptors_csv"] = str(args.descriptors_csv)
     if args.num_workers is not None:
         overrides["num_workers"] = args.num_workers
     if args.num_threads is not None:
@@ -88,6 +103,14 @@ def _config(args: argparse.Namespace, method: str, modality: str, fold: int, see
 
 def run_table1(args: argparse.Namespace) -> dict[str, str]:
     """Train every (method, modality, fold, seed) not finished yet; method -> reason not run."""
+    return run_jobs(args, EXPERIMENT, MODALITIES)
+
+
+def run_jobs(
+    args: argparse.Namespace, experiment: str, modalities: Sequence[str]
+) -> dict[str, str]:
+    """Train `args.methods` × `modalities` × folds × seeds under `experiment`, skipping
+    finished runs and resuming unfinished ones; method -> reason it was not run."""
     from semcov_train import MethodNotAvailableError, MissingWeightsError, train
     from semcov_train.methods import check_available
     from semcov_train.trainer import DONE, run_directory
@@ -95,7 +118,7 @@ def run_table1(args: argparse.Namespace) -> dict[str, str]:
     jobs = [
         (method, modality, fold, seed)
         for method in args.methods
-        for modality in MODALITIES
+        for modality in modalities
         for fold in range(args.folds)
         for seed in args.seeds
     ]
@@ -104,7 +127,7 @@ def run_table1(args: argparse.Namespace) -> dict[str, str]:
         label = f"[{index}/{len(jobs)}] {method} {modality} fold{fold} seed{seed}"
         if method in not_run:
             continue
-        config = _config(args, method, modality, fold, seed)
+        config = _config(args, experiment, method, modality, fold, seed)
         try:
             check_available(config)
         except (MissingWeightsError, MethodNotAvailableError) as error:
@@ -125,19 +148,30 @@ def run_table1(args: argparse.Namespace) -> dict[str, str]:
     return not_run
 
 
-def table1(args: argparse.Namespace, not_run: dict[str, str]):
-    """The side-by-side table of the selected runs (collected from their run directories)."""
+def select_runs(args: argparse.Namespace, experiment: str):
+    """Finished runs of `experiment` matching the command line (dataset, methods, folds, seeds)."""
     runs = collect(args.runs)
-    runs = runs[
-        (runs["experiment"] == EXPERIMENT)
+    return runs[
+        (runs["experiment"] == experiment)
         & (runs["dataset"] == args.dataset)
         & runs["method"].isin(args.methods)
         & runs["fold"].isin(range(args.folds))
         & runs["seed"].isin(args.seeds)
     ]
+
+
+def not_run_reasons(args: argparse.Namespace, not_run: dict[str, str]) -> dict[str, str]:
+    """Paper row label -> why our cell may be empty (unselected, unfinished, unavailable)."""
     reasons = {TABLE1_METHODS[m]: "not selected (--methods)" for m in TABLE1_METHODS}
     reasons.update({TABLE1_METHODS[m]: "no finished run" for m in args.methods})
     reasons.update({TABLE1_METHODS[m]: reason for m, reason in not_run.items()})
+    return reasons
+
+
+def table1(args: argparse.Namespace, not_run: dict[str, str]):
+    """The side-by-side table of the selected runs (collected from their run directories)."""
+    runs = select_runs(args, EXPERIMENT)
+    reasons = not_run_reasons(args, not_run)
     return side_by_side(
         summarize(runs, METRICS, keys=("method", "modality")),
         paper_table("table1_milk10k"),
@@ -149,12 +183,13 @@ def table1(args: argparse.Namespace, not_run: dict[str, str]):
     )
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser(description: str, out: str) -> argparse.ArgumentParser:
+    """The options every table app shares (`out`: the default ``--out``)."""
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--preset", default="quick", help="smoke, quick or paper (default quick)")
-    parser.add_argument("--dataset", default=None, help="synthetic (default) or milk10k")
+    parser.add_argument("--dataset", default=None, help="synthetic (default) or the real one")
     parser.add_argument("--data-root", type=Path, default=None, help="the dataset's folder")
     parser.add_argument("--folds", type=int, default=1, help="folds 0..K-1 (default 1)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds")
@@ -166,9 +201,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"subset of {', '.join(TABLE1_METHODS)}",
     )
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="run directories")
-    parser.add_argument(
-        "--out", type=Path, default=Path("results/reproduce_table1"), help="tables go here"
-    )
+    parser.add_argument("--out", type=Path, default=Path(out), help="tables go here")
     parser.add_argument("--cache-dir", type=Path, default=None, help="semcov cache folder")
     parser.add_argument("--num-workers", type=int, default=None, help="DataLoader workers")
     parser.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
@@ -179,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table1")
     args = parser.parse_args(argv)
     if args.dataset is None:
         args.dataset = "milk10k" if args.data_root is not None else "synthetic"
