@@ -71,7 +71,13 @@ def _report(message: str) -> None:
 
 
 def _config(
-    args: argparse.Namespace, experiment: str, method: str, modality: str, fold: int, seed: int
+    args: argparse.Namespace,
+    experiment: str,
+    method: str,
+    modality: str,
+    fold: int,
+    seed: int,
+    extra: dict | None = None,
 ):
     from semcov_train import make_config
 
@@ -98,6 +104,7 @@ def _config(
         overrides["num_threads"] = args.num_threads
     if method == "semcovnet" and modality in SEMCOVNET_ORDER:
         overrides["semcov_order"] = SEMCOVNET_ORDER[modality]
+    overrides.update(extra or {})
     return make_config(args.preset, **overrides)
 
 
@@ -107,10 +114,15 @@ def run_table1(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run_jobs(
-    args: argparse.Namespace, experiment: str, modalities: Sequence[str]
+    args: argparse.Namespace,
+    experiment: str,
+    modalities: Sequence[str],
+    extra: dict | None = None,
 ) -> dict[str, str]:
     """Train `args.methods` × `modalities` × folds × seeds under `experiment`, skipping
-    finished runs and resuming unfinished ones; method -> reason it was not run."""
+    finished runs and resuming unfinished ones; method -> reason it was not run.
+
+    `extra` holds config fields set for every run (an ablation's switches)."""
     from semcov_train import MethodNotAvailableError, MissingWeightsError, train
     from semcov_train.methods import check_available
     from semcov_train.trainer import DONE, run_directory
@@ -124,10 +136,10 @@ def run_jobs(
     ]
     not_run: dict[str, str] = {}
     for index, (method, modality, fold, seed) in enumerate(jobs, start=1):
-        label = f"[{index}/{len(jobs)}] {method} {modality} fold{fold} seed{seed}"
+        label = f"[{index}/{len(jobs)}] {experiment} {method} {modality} fold{fold} seed{seed}"
         if method in not_run:
             continue
-        config = _config(args, experiment, method, modality, fold, seed)
+        config = _config(args, experiment, method, modality, fold, seed, extra)
         try:
             check_available(config)
         except (MissingWeightsError, MethodNotAvailableError) as error:
