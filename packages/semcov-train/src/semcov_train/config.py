@@ -69,7 +69,7 @@ class TrainConfig:
     image_size: int = 64
     augment: bool = True
     cache_images: bool = True
-    num_workers: int = 2
+    num_workers: int = 0
     synthetic_lesions: int = 800
     synthetic_image_size: int = 64
     synthetic_positive_fraction: float = 0.2
