@@ -154,3 +154,18 @@ def test_tensorboard_on_needs_tensorboard(smoke):
     else:
         result = train(smoke(method="erm", tensorboard="on"))
         assert any((result.run_dir / "tensorboard").iterdir())
+
+
+def test_synthetic_data_root_generates_once_or_is_used_as_it_is(smoke, tmp_path):
+    generated = prepare_synthetic(smoke(data_root=str(tmp_path / "bench")))
+    assert generated == tmp_path / "bench"
+    stamp = (generated / "MILK10k_Training_Metadata.csv").stat().st_mtime_ns
+    assert prepare_synthetic(smoke(data_root=str(generated))) == generated
+    # Other settings: an existing benchmark folder is taken as it is, never overwritten.
+    assert prepare_synthetic(smoke(data_root=str(generated), synthetic_lesions=60)) == generated
+    assert (generated / "MILK10k_Training_Metadata.csv").stat().st_mtime_ns == stamp
+
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"^data_root: .*other.* is not empty and holds no"):
+        prepare_synthetic(smoke(data_root=str(tmp_path / "other")))

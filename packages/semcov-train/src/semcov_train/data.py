@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -31,6 +32,8 @@ __all__ = [
     "resolve_subgroup",
     "resolve_target",
 ]
+
+logger = logging.getLogger("semcov_train")
 
 #: Version of the synthetic cache layout; bump it when the folder contents change meaning.
 _SYNTHETIC_FORMAT = 1
@@ -206,6 +209,7 @@ def _synthetic_key(settings: dict) -> str:
 
 
 _MARKER = ".semcov_synthetic.json"
+_METADATA = "MILK10k_Training_Metadata.csv"
 
 
 def _is_complete(folder: Path, settings: dict) -> bool:
@@ -224,6 +228,8 @@ def prepare_synthetic(config: TrainConfig, context: DistContext | None = None) -
 
     The folder is ``--data-root`` if given, else ``<cache>/synthetic/<key>``, the key hashing the
     ``synthetic_*`` settings and the renderer's source (a changed renderer is a new benchmark).
+    A ``--data-root`` that already holds a benchmark in the MILK10k layout (for instance one
+    written by ``python -m semcov_data synth``) is used as it is.
     It is rendered into a temporary sibling and renamed into place, so an interrupted or
     concurrent generation never leaves a half-written benchmark that looks complete. Under DDP
     rank 0 generates while the others wait.
@@ -237,11 +243,15 @@ def prepare_synthetic(config: TrainConfig, context: DistContext | None = None) -
     else:
         folder = config.cache_path / "synthetic" / f"synthetic-{_synthetic_key(settings)}"
     main = context is None or context.is_main
-    if main and not _is_complete(folder, settings):
+    given = config.data_root is not None
+    if given and not _is_complete(folder, settings) and (folder / _METADATA).is_file():
+        # A benchmark the user generated (e.g. `python -m semcov_data synth`): used as it is.
+        logger.info("synthetic: using the benchmark in %s as it is (--synthetic-* ignored)", folder)
+    elif main and not _is_complete(folder, settings):
         if folder.exists() and any(folder.iterdir()):
             raise ValueError(
-                f"data_root: {str(folder)!r} exists but does not hold the synthetic benchmark of "
-                "these settings; give an empty or new folder"
+                f"data_root: {str(folder)!r} is not empty and holds no synthetic benchmark "
+                "(no MILK10k_Training_Metadata.csv); give an empty or new folder"
             )
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
