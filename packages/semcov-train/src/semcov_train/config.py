@@ -76,6 +76,7 @@ class TrainConfig:
     synthetic_imbalance: float = 1.0
     synthetic_seed: int = 0
     descriptors_csv: str | None = None
+    celeba_images: int = 5000
     # --- model
     backbone: str = "auto"
     tiny: bool = False
@@ -153,6 +154,7 @@ class TrainConfig:
             "batch_size",
             "semantic_scale_bank",
             "semcov_dim",
+            "celeba_images",
         )
         for name in positive_ints:
             if getattr(self, name) < 1:

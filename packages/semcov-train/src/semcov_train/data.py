@@ -82,7 +82,13 @@ def _load_isic(config: TrainConfig, root: Path, modality: str, subgroup: str, ta
 def _load_celeba(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
     from semcov_data import load_celeba
 
-    return load_celeba(root, target=target, subgroup=subgroup, seed=config.split_seed)
+    return load_celeba(
+        root,
+        target=target,
+        subgroup=subgroup,
+        n_images=config.celeba_images,
+        seed=config.split_seed,
+    )
 
 
 def _load_synthetic(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
