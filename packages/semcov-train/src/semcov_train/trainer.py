@@ -38,6 +38,7 @@ from .distributed import (
     DistContext,
     ShardSampler,
     WeightedDistributedSampler,
+    all_gather_objects,
     barrier,
     derive_seed,
     seed_everything,
@@ -653,7 +654,11 @@ class _Trainer:
             "n_train": len(self.data.train),
             "n_val": len(self.data.val),
         }
-        results = test_results(predictions, self.data, self.config, extra=extra)
+        # Rank 0 computes the metrics (the bootstrap is not free) and shares them.
+        results = (
+            test_results(predictions, self.data, self.config, extra=extra) if self.main else None
+        )
+        results = all_gather_objects(results, self.context)[0]
         if self.main:
             frame = predictions_frame(predictions, self.data)
             atomic_write(self.run_dir / "predictions.parquet", lambda f: frame.to_parquet(f))
