@@ -12,20 +12,12 @@ descriptor scores)::
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from collect_results import format_table, paper_table, side_by_side, summarize, write_tables
-from reproduce_table1 import (
-    METRICS,
-    TABLE1_METHODS,
-    _is_main_process,
-    build_parser,
-    not_run_reasons,
-    run_jobs,
-    select_runs,
-)
+from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
+from collect_results import paper_table, side_by_side, summarize
+from reproduce_table1 import METRICS, TABLE1_METHODS, not_run_reasons
 
 __all__ = ["EXPERIMENT", "main", "table2"]
 
@@ -48,32 +40,22 @@ def table2(args, not_run: dict[str, str]):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table2")
+    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table2", TABLE1_METHODS)
     parser.add_argument(
         "--descriptors-csv", type=Path, default=None, help="MONET descriptor scores (real data)"
     )
-    args = parser.parse_args(argv)
-    if args.dataset is None:
-        args.dataset = "isic_dicm17k" if args.data_root is not None else "synthetic"
-    if args.dataset not in MODALITY:
-        parser.error(f"--dataset must be one of {', '.join(MODALITY)}, got {args.dataset!r}")
-    unknown = [m for m in args.methods if m not in TABLE1_METHODS]
-    if unknown:
-        parser.error(f"--methods: {unknown} are not Table 2 methods ({', '.join(TABLE1_METHODS)})")
-    if args.folds < 1:
-        parser.error("--folds must be >= 1")
-    try:
-        not_run = run_jobs(args, EXPERIMENT, (MODALITY[args.dataset],))
-    except ValueError as error:
-        print(f"reproduce_table2: error: {error}", file=sys.stderr)
-        return 2
-    if not _is_main_process():
-        return 0
-    table = table2(args, not_run)
-    print(format_table(table, "markdown"))
-    for path in write_tables(table, args.out, "table2"):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    args = parse_args(
+        parser,
+        argv,
+        real_dataset="isic_dicm17k",
+        datasets=list(MODALITY),
+        choices={"methods": TABLE1_METHODS},
+    )
+    return run_app(
+        "reproduce_table2",
+        lambda: run_jobs(args, EXPERIMENT, (MODALITY[args.dataset],)),
+        lambda not_run: emit(table2(args, not_run), args.out, "table2"),
+    )
 
 
 if __name__ == "__main__":

@@ -13,21 +13,13 @@ With no arguments both stand on the synthetic benchmark with the ``quick`` prese
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from collect_results import format_table, paper_table, side_by_side, summarize, write_tables
-from reproduce_table1 import (
-    MODALITIES,
-    TABLE1_METHODS,
-    _is_main_process,
-    build_parser,
-    not_run_reasons,
-    run_jobs,
-    select_runs,
-)
+from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
+from collect_results import paper_table, side_by_side, summarize
+from reproduce_table1 import MODALITIES, TABLE1_METHODS, not_run_reasons
 
 __all__ = ["FAIRNESS_METRICS", "main", "table3"]
 
@@ -65,36 +57,29 @@ def table3(milk: argparse.Namespace, isic: argparse.Namespace, not_run: dict[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table3")
+    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table3", TABLE1_METHODS)
     parser.add_argument("--milk10k-root", type=Path, default=None, help="real MILK10k folder")
     parser.add_argument("--isic-root", type=Path, default=None, help="real ISIC-DICM-17K folder")
     parser.add_argument(
         "--descriptors-csv", type=Path, default=None, help="ISIC-DICM-17K MONET scores"
     )
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, real_dataset=None, choices={"methods": TABLE1_METHODS})
     if args.data_root is not None or args.dataset is not None:
         parser.error("use --milk10k-root and --isic-root (Table 3 spans two datasets)")
-    unknown = [m for m in args.methods if m not in TABLE1_METHODS]
-    if unknown:
-        parser.error(f"--methods: {unknown} are not Table 3 methods ({', '.join(TABLE1_METHODS)})")
-    if args.folds < 1:
-        parser.error("--folds must be >= 1")
     milk, isic = _parts(args)
     milk.descriptors_csv = None
     isic_modality = "dermoscopic" if isic.dataset == "synthetic" else "auto"
-    try:
+
+    def train() -> dict[str, str]:
         not_run = run_jobs(milk, "table1", MODALITIES)
         not_run.update(run_jobs(isic, "table2", (isic_modality,)))
-    except ValueError as error:
-        print(f"reproduce_table3: error: {error}", file=sys.stderr)
-        return 2
-    if not _is_main_process():
-        return 0
-    table = table3(milk, isic, not_run)
-    print(format_table(table, "markdown"))
-    for path in write_tables(table, args.out, "table3"):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+        return not_run
+
+    return run_app(
+        "reproduce_table3",
+        train,
+        lambda not_run: emit(table3(milk, isic, not_run), args.out, "table3"),
+    )
 
 
 if __name__ == "__main__":

@@ -11,12 +11,19 @@ preset, CPU; the paper reports mean ± std over folds (``--folds 5``)::
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
-import pandas as pd
-from collect_results import format_table, paper_table, side_by_side, summarize, write_tables
-from reproduce_table1 import MODALITIES, _is_main_process, build_parser, run_jobs, select_runs
+from app_runner import (
+    add_rows_option,
+    build_parser,
+    emit,
+    parse_args,
+    run_app,
+    run_variants,
+    variant_summary,
+)
+from collect_results import paper_table, side_by_side
+from reproduce_table1 import MODALITIES
 
 __all__ = ["ORDERS", "main", "table5"]
 
@@ -27,17 +34,10 @@ METRICS = ("auc", "sens_at_95spec", "cdi")
 
 def table5(args, orders: Sequence[str], not_run: dict[str, str]):
     """The side-by-side table, one row per (modality, order) of the paper."""
-    parts = []
-    for order in orders:
-        summary = summarize(
-            select_runs(args, f"table5-{order}"), METRICS, keys=("method", "modality")
-        )
-        summary["order"] = order
-        parts.append(summary)
     reasons = {o: "not selected (--orders)" for o in ORDERS}
     reasons.update({o: not_run.get(o, "no finished run") for o in orders})
     return side_by_side(
-        pd.concat(parts, ignore_index=True),
+        variant_summary(args, "table5", orders, METRICS, ("method", "modality"), "order"),
         paper_table("table5_order_ablation"),
         paper_keys=["order", "modality"],
         summary_keys=["order", "modality"],
@@ -48,32 +48,15 @@ def table5(args, orders: Sequence[str], not_run: dict[str, str]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table5")
-    parser.add_argument("--orders", nargs="+", default=list(ORDERS), help="subset of the rows")
-    args = parser.parse_args(argv)
-    if args.dataset is None:
-        args.dataset = "milk10k" if args.data_root is not None else "synthetic"
-    unknown = [o for o in args.orders if o not in ORDERS]
-    if unknown:
-        parser.error(f"--orders: {unknown} are not Table 5 rows ({', '.join(ORDERS)})")
-    if args.folds < 1:
-        parser.error("--folds must be >= 1")
+    add_rows_option(parser, "--orders", ORDERS)
+    args = parse_args(parser, argv, real_dataset="milk10k", choices={"orders": ORDERS})
     args.methods = ["semcovnet"]
-    not_run = {}
-    try:
-        for order in args.orders:
-            reasons = run_jobs(args, f"table5-{order}", MODALITIES, {"semcov_order": order})
-            if reasons:
-                not_run[order] = reasons["semcovnet"]
-    except ValueError as error:
-        print(f"reproduce_table5: error: {error}", file=sys.stderr)
-        return 2
-    if not _is_main_process():
-        return 0
-    table = table5(args, args.orders, not_run)
-    print(format_table(table, "markdown"))
-    for path in write_tables(table, args.out, "table5"):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    switches = {order: {"semcov_order": order} for order in args.orders}
+    return run_app(
+        "reproduce_table5",
+        lambda: run_variants(args, "table5", switches, MODALITIES),
+        lambda not_run: emit(table5(args, args.orders, not_run), args.out, "table5"),
+    )
 
 
 if __name__ == "__main__":

@@ -10,18 +10,19 @@ the synthetic benchmark, ``quick`` preset, CPU::
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
-import pandas as pd
-from collect_results import format_table, paper_table, side_by_side, summarize, write_tables
-from reproduce_table1 import (
-    TABLE1_METHODS,
-    _is_main_process,
+from app_runner import (
+    add_rows_option,
     build_parser,
-    run_jobs,
-    select_runs,
+    emit,
+    parse_args,
+    run_app,
+    run_variants,
+    variant_summary,
 )
+from collect_results import paper_table, side_by_side
+from reproduce_table1 import TABLE1_METHODS
 
 __all__ = ["SUBGROUPS", "main", "table8"]
 
@@ -33,12 +34,7 @@ MODALITY = "dermoscopic"
 
 def table8(args, subgroups: Sequence[str]):
     """The side-by-side table, one row per (subgroup, model) of the paper."""
-    parts = []
-    for subgroup in subgroups:
-        summary = summarize(select_runs(args, f"table8-{subgroup}"), METRICS, keys=("method",))
-        summary["subgroup"] = subgroup
-        parts.append(summary)
-    ours = pd.concat(parts, ignore_index=True)
+    ours = variant_summary(args, "table8", subgroups, METRICS, column="subgroup")
     ours["model"] = ours["method"].map(TABLE1_METHODS)
     # rows are keyed by subgroup first; both methods need no weights, so a missing cell means
     # an unselected subgroup or an unfinished run
@@ -56,31 +52,15 @@ def table8(args, subgroups: Sequence[str]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table8")
-    parser.add_argument(
-        "--subgroups", nargs="+", default=list(SUBGROUPS), help="subset of the paper's subgroups"
-    )
-    args = parser.parse_args(argv)
-    if args.dataset is None:
-        args.dataset = "milk10k" if args.data_root is not None else "synthetic"
-    unknown = [s for s in args.subgroups if s not in SUBGROUPS]
-    if unknown:
-        parser.error(f"--subgroups: {unknown} are not Table 8 rows ({', '.join(SUBGROUPS)})")
-    if args.folds < 1:
-        parser.error("--folds must be >= 1")
+    add_rows_option(parser, "--subgroups", SUBGROUPS)
+    args = parse_args(parser, argv, real_dataset="milk10k", choices={"subgroups": SUBGROUPS})
     args.methods = list(METHODS)
-    try:
-        for subgroup in args.subgroups:
-            run_jobs(args, f"table8-{subgroup}", (MODALITY,), {"subgroup": subgroup})
-    except ValueError as error:
-        print(f"reproduce_table8: error: {error}", file=sys.stderr)
-        return 2
-    if not _is_main_process():
-        return 0
-    table = table8(args, args.subgroups)
-    print(format_table(table, "markdown"))
-    for path in write_tables(table, args.out, "table8"):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    switches = {subgroup: {"subgroup": subgroup} for subgroup in args.subgroups}
+    return run_app(
+        "reproduce_table8",
+        lambda: run_variants(args, "table8", switches, (MODALITY,)),
+        lambda _: emit(table8(args, args.subgroups), args.out, "table8"),
+    )
 
 
 if __name__ == "__main__":

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
+import collect_results
 import pytest
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
-
-
-def _load(name: str):
-    if str(APPS) not in sys.path:
-        sys.path.insert(0, str(APPS))
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-collect_results = _load("collect_results")
 
 
 def _write_run(root: Path, method: str, modality: str, fold: int, seed: int, *, done=True, **m):

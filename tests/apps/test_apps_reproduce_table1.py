@@ -2,53 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import reproduce_table1
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table1_milk10k.csv"
 METRICS = ["auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece"]
 
 
-def _load(name: str):
-    if str(APPS) not in sys.path:
-        sys.path.insert(0, str(APPS))
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-reproduce_table1 = _load("reproduce_table1")
-
-
-def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys):
+def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys, smoke_args):
     runs, out = tmp_path / "runs", tmp_path / "out"
-    argv = [
-        "--preset",
-        "smoke",
-        "--methods",
-        "erm",
-        "semcovnet",
-        "clip",
-        "monet",
-        "--runs",
-        str(runs),
-        "--out",
-        str(out),
-        "--cache-dir",
-        str(tmp_path / "cache"),  # empty: no CLIP / MONET weights
-        "--num-workers",
-        "0",
-        "--num-threads",
-        "1",
-        "--no-progress",
-    ]
+    argv = ["--methods", "erm", "semcovnet", "clip", "monet", *smoke_args]  # no weights cached
     assert reproduce_table1.main(argv) == 0
     first = capsys.readouterr()
     assert sorted(p.name for p in out.iterdir()) == ["table1.csv", "table1.md", "table1.tex"]

@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import reproduce_table2
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table2_isic_dicm_17k.csv"
 METRICS = ["auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece"]
 
 
-def _load(name: str):
-    if str(APPS) not in sys.path:
-        sys.path.insert(0, str(APPS))
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-reproduce_table2 = _load("reproduce_table2")
-
-
-def test_reproduce_table2_smoke_end_to_end(tmp_path, capsys):
+def test_reproduce_table2_smoke_end_to_end(tmp_path, capsys, smoke_args):
     out = tmp_path / "out"
     argv = [
-        *("--preset", "smoke", "--methods", "erm", "monet"),
-        *("--runs", str(tmp_path / "runs"), "--out", str(out)),
-        *("--cache-dir", str(tmp_path / "cache")),
-        *("--num-workers", "0", "--num-threads", "1", "--no-progress"),
+        *("--methods", "erm", "monet"),
+        *smoke_args,
     ]
     assert reproduce_table2.main(argv) == 0
     printed = capsys.readouterr().out

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
+import reproduce_table4
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table4_sdm_ablation.csv"
 
 
-def _load(name: str):
-    if str(APPS) not in sys.path:
-        sys.path.insert(0, str(APPS))
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-reproduce_table4 = _load("reproduce_table4")
-
-
-def test_reproduce_table4_smoke_end_to_end(tmp_path, capsys):
+def test_reproduce_table4_smoke_end_to_end(tmp_path, capsys, smoke_args):
     runs, out = tmp_path / "runs", tmp_path / "out"
     argv = [
-        *("--preset", "smoke", "--variants", "descriptor_only", "hybrid_gated"),
-        *("--folds", "2", "--runs", str(runs), "--out", str(out)),
-        *("--cache-dir", str(tmp_path / "cache")),
-        *("--num-workers", "0", "--num-threads", "1", "--no-progress"),
+        *("--variants", "descriptor_only", "hybrid_gated"),
+        *("--folds", "2"),
+        *smoke_args,
     ]
     assert reproduce_table4.main(argv) == 0
     capsys.readouterr()

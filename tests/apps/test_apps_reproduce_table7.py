@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import reproduce_table7
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table7_celeba.csv"
@@ -24,26 +23,11 @@ METRICS = [
 ]
 
 
-def _load(name: str):
-    if str(APPS) not in sys.path:
-        sys.path.insert(0, str(APPS))
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-reproduce_table7 = _load("reproduce_table7")
-
-
-def test_reproduce_table7_smoke_end_to_end(tmp_path, capsys):
+def test_reproduce_table7_smoke_end_to_end(tmp_path, capsys, smoke_args):
     out = tmp_path / "out"
     argv = [
-        *("--preset", "smoke", "--methods", "cbl", "clip"),
-        *("--runs", str(tmp_path / "runs"), "--out", str(out)),
-        *("--cache-dir", str(tmp_path / "cache")),
-        *("--num-workers", "0", "--num-threads", "1", "--no-progress"),
+        *("--methods", "cbl", "clip"),
+        *smoke_args,
     ]
     assert reproduce_table7.main(argv) == 0
     capsys.readouterr()
@@ -64,4 +48,4 @@ def test_reproduce_table7_smoke_end_to_end(tmp_path, capsys):
 def test_reproduce_table7_rejects_methods_outside_the_table(capsys):
     with pytest.raises(SystemExit):
         reproduce_table7.main(["--methods", "erm"])
-    assert "Table 7" in capsys.readouterr().err
+    assert "--methods: ['erm'] are not among cbl, asl" in capsys.readouterr().err

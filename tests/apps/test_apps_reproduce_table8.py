@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
+import reproduce_table8
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table8_subgroups.csv"
 
 
-def _load(name: str):
-    if str(APPS) not in sys.path:
-        sys.path.insert(0, str(APPS))
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-reproduce_table8 = _load("reproduce_table8")
-
-
-def test_reproduce_table8_smoke_end_to_end(tmp_path, capsys):
+def test_reproduce_table8_smoke_end_to_end(tmp_path, capsys, smoke_args):
     runs, out = tmp_path / "runs", tmp_path / "out"
     argv = [
-        *("--preset", "smoke", "--subgroups", "skin_tone"),
-        *("--runs", str(runs), "--out", str(out)),
-        *("--cache-dir", str(tmp_path / "cache")),
-        *("--num-workers", "0", "--num-threads", "1", "--no-progress"),
+        *("--subgroups", "skin_tone"),
+        *smoke_args,
     ]
     assert reproduce_table8.main(argv) == 0
     capsys.readouterr()
