@@ -19,10 +19,13 @@ from .distributed import DistContext, all_gather_objects
 __all__ = [
     "PERFORMANCE_KEYS",
     "Predictions",
+    "SplitEvaluation",
     "bootstrap_performance",
+    "evaluate_test",
     "json_ready",
     "predict",
     "predictions_frame",
+    "scg_frame",
     "test_results",
     "validation_metrics",
 ]
@@ -208,10 +211,44 @@ def _cas_subsets(arrays: dict, predicted: np.ndarray, probabilities, threshold: 
     return result
 
 
+@dataclass(frozen=True)
+class SplitEvaluation:
+    """What the trainer writes about the test split.
+
+    Attributes:
+        results: the ``results.json`` payload (see :func:`test_results`).
+        scg: the ``scg.csv`` table (see :func:`scg_frame`).
+    """
+
+    results: dict
+    scg: pd.DataFrame
+
+
+def scg_frame(report, data) -> pd.DataFrame:
+    """The per-SCG table of a test fairness report with the class names beside the class codes.
+
+    Columns: ``class`` (code), ``class_name``, ``descriptor``, ``subgroup``, ``n_train`` and
+    ``coverage`` (training split), ``support`` (test membership mass), ``tpr``, ``error``
+    (1 - TPR) and ``valid`` (counted by CDI, TPR_w and TPR_std). Kept per run so that figures
+    (coverage long tail, coverage-error scatter) need no second pass over the data.
+    """
+    table = report.table.copy()
+    names = [data.classes[int(code)] for code in table["class"]]
+    table.insert(1, "class_name", names)
+    return table
+
+
 def test_results(predictions: Predictions, data, config, *, extra: dict | None = None) -> dict:
     """The results.json payload: Table 1 metrics and ``cdi``, ``tpr_worst``, ``tpr_std`` at the
     top level; bootstrap intervals; S@95 on the tail SCGs; Align-cos / R@1 where the model has a
     descriptor embedding; accuracy on the low / middle / high CAS subsets."""
+    return evaluate_test(predictions, data, config, extra=extra).results
+
+
+def evaluate_test(
+    predictions: Predictions, data, config, *, extra: dict | None = None
+) -> SplitEvaluation:
+    """:func:`test_results` and the per-SCG table of the same fairness report (one pass)."""
     from semcov_metrics import alignment_cosine, recall_at_1, tail_sensitivity_at_specificity
 
     arrays = data.split_arrays("test")
@@ -259,7 +296,7 @@ def test_results(predictions: Predictions, data, config, *, extra: dict | None =
         "tail": f"bottom {config.tail_fraction:.0%} training-coverage SCGs, hard membership",
         "cas_subsets": f"test CAS from descriptors >= {config.cas_threshold}, 30/30/40 %",
     }
-    return json_ready(results)
+    return SplitEvaluation(json_ready(results), scg_frame(report, data))
 
 
 def predictions_frame(predictions: Predictions, data, part: str = "test") -> pd.DataFrame:

@@ -49,10 +49,10 @@ from .distributed import (
 )
 from .evaluate import (
     PERFORMANCE_KEYS,
+    evaluate_test,
     json_ready,
     predict,
     predictions_frame,
-    test_results,
     validation_metrics,
 )
 from .methods import Method, check_available, resolve_backbone, resolve_weights
@@ -63,6 +63,8 @@ logger = logging.getLogger("semcov_train")
 
 CHECKPOINT_FORMAT = 1
 DONE = "DONE"
+#: Per-SCG table of the test fairness report (coverage, support, TPR, error), for the figures.
+SCG_TABLE = "scg.csv"
 #: Fields that may differ between a run and its resumption (where files live, how it is shown).
 RUNTIME_FIELDS = frozenset(
     {"progress", "num_workers", "tensorboard", "cache_dir", "data_root", "device", "num_threads"}
@@ -655,13 +657,16 @@ class _Trainer:
             "n_val": len(self.data.val),
         }
         # Rank 0 computes the metrics (the bootstrap is not free) and shares them.
-        results = (
-            test_results(predictions, self.data, self.config, extra=extra) if self.main else None
+        evaluation = (
+            evaluate_test(predictions, self.data, self.config, extra=extra) if self.main else None
         )
-        results = all_gather_objects(results, self.context)[0]
+        shared = evaluation.results if evaluation is not None else None
+        results = all_gather_objects(shared, self.context)[0]
         if self.main:
             frame = predictions_frame(predictions, self.data)
             atomic_write(self.run_dir / "predictions.parquet", lambda f: frame.to_parquet(f))
+            scg = evaluation.scg.to_csv(index=False, lineterminator="\n").encode()
+            atomic_write_bytes(self.run_dir / SCG_TABLE, scg)
             atomic_write_json(self.run_dir / "results.json", results)
             summary = {k: results.get(k) for k in (*PERFORMANCE_KEYS, "cdi")}
             atomic_write_json(self.run_dir / DONE, {"finished": time.time(), **summary})
