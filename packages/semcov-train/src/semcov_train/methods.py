@@ -211,85 +211,112 @@ def _semcov(config: TrainConfig, data, model: nn.Module) -> nn.Module:
     )
 
 
+def _timm_method(
+    name: str, row: str, description: str, objective: Callable[..., nn.Module], **fields
+) -> Method:
+    """A timm classifier trained with `objective`; `fields`: the other :class:`Method` fields."""
+    return Method(name, row, description, _timm, objective, **fields)
+
+
 def _encoder_method(name: str, row: str, description: str, folder: str, hint: str) -> Method:
+    """A CLIP-style image encoder from a local folder + linear head, cross-entropy."""
     return Method(name, row, description, _encoder, _ce, weights_folder=folder, download_hint=hint)
 
 
-def _cas(mode: str) -> Method:
-    pretty = {"cutmix": "CutMix", "fmix": "FMix", "saliencymix": "SaliencyMix"}[mode]
-    return Method(
-        f"cas_{mode}",
-        f"CAS + {pretty} (Compositional Attribute Imbalance, Table 2 '+weight' rows)",
-        f"EfficientNet-B0, CAS-weighted sampling (r^b, b = 1.2) and {pretty} within the batch",
-        _timm,
+#: Batch mixing -> its name in the Compositional Attribute Imbalance paper's Table 2.
+_MIXING_LABELS = {"cutmix": "CutMix", "fmix": "FMix", "saliencymix": "SaliencyMix"}
+
+
+def _mixing_method(mode: str, *, cas: bool) -> Method:
+    """EfficientNet-B0 with `mode` mixing within the batch, its batches drawn CAS-weighted
+    (``cas_cutmix`` ..., the paper's "+weight" rows) or uniformly (``cutmix`` ..., its rows
+    without weighting): the two methods of a pair differ in the sampler only."""
+    pretty = _MIXING_LABELS[mode]
+    if cas:
+        return _timm_method(
+            f"cas_{mode}",
+            f"CAS + {pretty} (Compositional Attribute Imbalance, Table 2 '+weight' rows)",
+            f"EfficientNet-B0, CAS-weighted sampling (r^b, b = 1.2) and {pretty} within the batch",
+            _ce,
+            sampling="cas",
+            mixing=mode,
+        )
+    return _timm_method(
+        mode,
+        f"{pretty} (Compositional Attribute Imbalance, Table 2 rows without weighting)",
+        f"EfficientNet-B0, uniform sampling and {pretty} within the batch",
         _ce,
-        sampling="cas",
         mixing=mode,
     )
 
 
+def _registry(*methods: Method) -> dict[str, Method]:
+    """Methods by name, in the order given (a name given twice is an error)."""
+    registry: dict[str, Method] = {}
+    for method in methods:
+        if method.name in registry:
+            raise ValueError(f"method {method.name!r} is registered twice")
+        registry[method.name] = method
+    return registry
+
+
 #: Methods by ``--method`` name.
-METHODS: dict[str, Method] = {
-    "erm": Method(
-        "erm", "ENet-B0", "EfficientNet-B0, cross-entropy (empirical risk minimisation)", _timm, _ce
+METHODS: dict[str, Method] = _registry(
+    _timm_method(
+        "erm", "ENet-B0", "EfficientNet-B0, cross-entropy (empirical risk minimisation)", _ce
     ),
-    "vit": Method(
+    _timm_method(
         "vit",
         "ViT",
         "Vision Transformer (ViT-B/16), cross-entropy",
-        _timm,
         _ce,
         backbone="vit_base_patch16_224",
         tiny_backbone="test_vit",
     ),
-    "cbl": Method("cbl", "ENet-B0+CBL", "EfficientNet-B0, class-balanced loss", _timm, _cbl),
-    "asl": Method("asl", "ENet-B0+ASL", "EfficientNet-B0, asymmetric loss", _timm, _asl),
-    "groupdro": Method(
+    _timm_method("cbl", "ENet-B0+CBL", "EfficientNet-B0, class-balanced loss", _cbl),
+    _timm_method("asl", "ENet-B0+ASL", "EfficientNet-B0, asymmetric loss", _asl),
+    _timm_method(
         "groupdro",
         "GroupDRO",
         "EfficientNet-B0, online Group DRO over subgroups / class×subgroup / SCGs",
-        _timm,
         _groupdro,
     ),
-    "clip": _encoder_method(
+    _encoder_method(
         "clip",
         "CLIP",
         "CLIP ViT-L/14 image encoder + linear head",
         "clip-vit-large-patch14",
         "huggingface-cli download openai/clip-vit-large-patch14 --local-dir FOLDER",
     ),
-    "monet": _encoder_method(
+    _encoder_method(
         "monet",
         "MONET",
         "MONET (dermatology CLIP ViT-L/14) image encoder + linear head",
         "monet",
         "huggingface-cli download chanwkim/monet --local-dir FOLDER",
     ),
-    "semcovnet": Method(
+    Method(
         "semcovnet",
         "SemCovNet (ours)",
         "EfficientNet-B0 + Semantic Encoder (SDM, cross-attention, DAM), CE + desc + DVA + CDI",
         _semcovnet,
         _semcov,
     ),
-    "cas_cutmix": _cas("cutmix"),
-    "cas_fmix": _cas("fmix"),
-    "cas_saliencymix": _cas("saliencymix"),
-    "semantic_scale": Method(
+    *(_mixing_method(mode, cas=True) for mode in _MIXING_LABELS),
+    *(_mixing_method(mode, cas=False) for mode in _MIXING_LABELS),
+    _timm_method(
         "semantic_scale",
         "Semantic-scale-balanced loss (Ma et al. 2023)",
         "EfficientNet-B0, dynamic semantic-scale-balanced cross-entropy",
-        _timm,
         _semantic_scale,
     ),
-    "nir": Method(
+    _timm_method(
         "nir",
         "NIR (Neuron Incidence Redistribution)",
         "EfficientNet-B0, cross-entropy + NIR regularizer on the penultimate features",
-        _timm,
         _nir,
     ),
-}
+)
 
 
 def embedding_width(model: nn.Module, image_size: int, num_descriptors: int) -> int:
@@ -328,7 +355,8 @@ def check_available(config: TrainConfig) -> Method:
     Raises:
         ValueError: unknown method (with a did-you-mean).
         MissingWeightsError: an encoder method without its local weights (one line).
-        MethodNotAvailableError: the CAS methods before semcov_data's mixing module exists.
+        MethodNotAvailableError: a mixing method (``cutmix``, ``cas_cutmix``, ...) before
+            semcov_data's CAS and mixing modules exist.
     """
     from .models import MissingWeightsError
 
