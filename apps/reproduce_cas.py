@@ -1,0 +1,194 @@
+"""Compositional Attribute Imbalance, Table 2: low / middle / high CAS accuracy with and without
+CAS weighting for CutMix, FMix and SaliencyMix, our runs beside the paper's.
+
+Each mixing runs twice in experiment ``cas``: drawn uniformly (``cutmix``, ``fmix``,
+``saliencymix``: the paper's plain rows) and CAS-weighted (``cas_cutmix``, ...: its "+weight"
+rows); the Δ rows are weighted minus plain, paired by fold and seed. Accuracies are percent on
+the test set's low / middle / high CAS subsets (30 / 30 / 40 % by CAS score, from the
+binarised descriptor scores) and on the whole test set (``all``: the subsets' accuracies
+weighted by their sizes). The paper trains ResNet18 / ResNeXt50 on ten natural-image datasets;
+we train EfficientNet-B0 on the synthetic benchmark (dermoscopic images) or MILK10k, so its
+rows come from one dataset and backbone of its choice (``--paper-dataset``,
+``--paper-backbone``) and every row says what it compares. With no arguments: the synthetic
+benchmark, ``quick`` preset, CPU::
+
+    uv run apps/reproduce_cas.py
+    uv run apps/reproduce_cas.py --methods cutmix cas_cutmix --paper-dataset DTD
+    uv run apps/reproduce_cas.py --data-root ~/data/milk10k --preset paper --device cuda \
+        --folds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
+from collect_results import paper_table, side_by_side, summarize
+
+__all__ = [
+    "CAS_METHODS",
+    "EXPERIMENT",
+    "METRICS",
+    "MIXINGS",
+    "PAPER_TABLE",
+    "cas_table",
+    "main",
+    "run_accuracies",
+]
+
+EXPERIMENT = "cas"
+MODALITY = "dermoscopic"
+PAPER_TABLE = "cas_table2_accuracy"
+#: Registry name -> the paper's row label, in the paper's order.
+CAS_METHODS = {
+    "cutmix": "CutMix",
+    "cas_cutmix": "CutMix+weight",
+    "fmix": "FMix",
+    "cas_fmix": "FMix+weight",
+    "saliencymix": "SaliencyMix",
+    "cas_saliencymix": "SaliencyMix+weight",
+}
+#: Uniformly drawn method -> its CAS-weighted twin; their difference is the paper's Δ row.
+MIXINGS = {"cutmix": "cas_cutmix", "fmix": "cas_fmix", "saliencymix": "cas_saliencymix"}
+SUBSETS = ("low", "middle", "high")
+METRICS = (*SUBSETS, "all")
+DEFAULT_PAPER_DATASET = "CIFAR-100"
+DEFAULT_PAPER_BACKBONE = "ResNet18"
+
+
+def _delta_label(plain: str) -> str:
+    return f"Δ {CAS_METHODS[plain]}"
+
+
+def run_accuracies(run_dir: str | Path) -> dict[str, float]:
+    """Percent accuracy of one finished run on the low / middle / high CAS subsets and on the
+    whole test set, read from its ``results.json`` (``cas_subsets``).
+
+    ``all`` is the subsets' accuracies weighted by their sizes (the subsets partition the test
+    set); an empty subset has no accuracy (``nan``) and adds nothing to ``all``.
+    """
+    results = json.loads((Path(run_dir) / "results.json").read_text())
+    subsets = results.get("cas_subsets") or {}
+    row, correct, total = {}, 0.0, 0
+    for name in SUBSETS:
+        entry = subsets.get(name) or {}
+        n, accuracy = int(entry.get("n") or 0), entry.get("accuracy")
+        row[name] = 100.0 * accuracy if n > 0 and accuracy is not None else math.nan
+        if n > 0 and accuracy is not None:
+            correct += accuracy * n
+            total += n
+    row["all"] = 100.0 * correct / total if total else math.nan
+    return row
+
+
+def _backbone(run_dir: str | Path) -> str:
+    config = json.loads((Path(run_dir) / "config.json").read_text())
+    return str(config.get("resolved", {}).get("backbone", "?"))
+
+
+def _with_deltas(runs: pd.DataFrame) -> pd.DataFrame:
+    """`runs` (one row per run: method label, fold, seed, METRICS) plus one ``Δ <mixing>`` row
+    per fold and seed that has both the plain and the CAS-weighted run."""
+    parts = [runs]
+    for plain, weighted in MIXINGS.items():
+        keys = ["fold", "seed"]
+        pairs = runs[runs["method"] == CAS_METHODS[plain]].merge(
+            runs[runs["method"] == CAS_METHODS[weighted]], on=keys, suffixes=("_u", "_w")
+        )
+        if pairs.empty:
+            continue
+        delta = pairs[keys].copy()
+        delta["method"] = _delta_label(plain)
+        for metric in METRICS:
+            delta[metric] = pairs[f"{metric}_w"] - pairs[f"{metric}_u"]
+        parts.append(delta)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _not_run_reasons(args: argparse.Namespace, not_run: dict[str, str]) -> dict[str, str]:
+    """Paper row label -> why our cell may be empty."""
+    reasons = {label: "not selected (--methods)" for label in CAS_METHODS.values()}
+    reasons.update({CAS_METHODS[m]: "no finished run" for m in args.methods})
+    reasons.update({CAS_METHODS[m]: reason for m, reason in not_run.items()})
+    for plain, weighted in MIXINGS.items():
+        reasons[_delta_label(plain)] = (
+            f"needs finished {plain} and {weighted} runs of the same fold and seed"
+            if {plain, weighted} <= set(args.methods)
+            else f"not selected (--methods {plain} {weighted})"
+        )
+    return reasons
+
+
+def cas_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame:
+    """The side-by-side table: the paper's rows of ``--paper-dataset`` / ``--paper-backbone``
+    (plain, "+weight" and Δ per mixing), our percent accuracies beside them."""
+    selected = select_runs(args, EXPERIMENT)
+    records, backbones = [], {}
+    for record in selected.to_dict("records"):
+        label = CAS_METHODS[record["method"]]
+        row = {"method": label, "fold": record["fold"], "seed": record["seed"]}
+        row.update(run_accuracies(record["run_dir"]))
+        records.append(row)
+        backbones.setdefault(label, set()).add(_backbone(record["run_dir"]))
+    runs = pd.DataFrame(records, columns=["method", "fold", "seed", *METRICS])
+    summary = summarize(_with_deltas(runs), METRICS, keys=("method",))
+    paper = paper_table(PAPER_TABLE)
+    paper = paper[
+        (paper["dataset"] == args.paper_dataset) & (paper["backbone"] == args.paper_backbone)
+    ].reset_index(drop=True)
+    table = side_by_side(
+        summary,
+        paper[["method", *METRICS]],
+        paper_keys=["method"],
+        summary_keys=["method"],
+        metrics=METRICS,
+        not_run=_not_run_reasons(args, not_run),
+        digits=2,
+    )
+    paper_side = f"paper: {args.paper_dataset}, {args.paper_backbone}"
+    notes = []
+    for label, note in zip(table["method"], table["note"], strict=True):
+        if note:
+            notes.append(note)
+            continue
+        plain = label.removeprefix("Δ ")
+        used = backbones.get(label, set()) | (
+            backbones.get(plain, set()) | backbones.get(f"{plain}+weight", set())
+            if label.startswith("Δ ")
+            else set()
+        )
+        notes.append(f"{paper_side}; ours: {args.dataset} {MODALITY}, {', '.join(sorted(used))}")
+    table["note"] = notes
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    paper = paper_table(PAPER_TABLE)
+    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_cas", CAS_METHODS)
+    parser.add_argument(
+        "--paper-dataset",
+        default=DEFAULT_PAPER_DATASET,
+        choices=list(dict.fromkeys(paper["dataset"])),
+        help=f"the paper's sub-table beside ours (default {DEFAULT_PAPER_DATASET})",
+    )
+    parser.add_argument(
+        "--paper-backbone",
+        default=DEFAULT_PAPER_BACKBONE,
+        choices=list(dict.fromkeys(paper["backbone"])),
+        help=f"the paper's backbone beside ours (default {DEFAULT_PAPER_BACKBONE})",
+    )
+    args = parse_args(parser, argv, real_dataset="milk10k", choices={"methods": CAS_METHODS})
+    return run_app(
+        "reproduce_cas",
+        lambda: run_jobs(args, EXPERIMENT, (MODALITY,)),
+        lambda not_run: emit(cas_table(args, not_run), args.out, "cas_table2"),
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

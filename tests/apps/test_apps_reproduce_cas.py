@@ -1,0 +1,137 @@
+"""apps/reproduce_cas.py end to end with the smoke preset on a small synthetic benchmark, and its
+accuracies read back from hand-made run files."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import reproduce_cas
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+PAPER = APPS / "paper_tables" / "cas_table2_accuracy.csv"
+SUBSETS = ("low", "middle", "high")
+METRICS = (*SUBSETS, "all")
+LABELS = {"cutmix": "CutMix", "cas_cutmix": "CutMix+weight"}
+
+
+def _paper_rows(dataset: str, backbone: str) -> pd.DataFrame:
+    paper = pd.read_csv(PAPER, dtype=str, comment="#")
+    return paper[(paper["dataset"] == dataset) & (paper["backbone"] == backbone)]
+
+
+def _ours_by_hand(runs: Path, method: str, seeds) -> dict[str, list[float]]:
+    """Percent accuracies per run: subsets from results.json, ``all`` from the predictions."""
+    values = {metric: [] for metric in METRICS}
+    for seed in seeds:
+        run_dir = runs / "cas" / method / "synthetic-dermoscopic" / f"fold0-seed{seed}"
+        subsets = json.loads((run_dir / "results.json").read_text())["cas_subsets"]
+        for name in SUBSETS:
+            values[name].append(100 * subsets[name]["accuracy"])
+        predictions = pd.read_parquet(run_dir / "predictions.parquet")
+        values["all"].append(100 * (predictions["y_pred"] == predictions["y_true"]).mean())
+    return values
+
+
+def _cell(values: list[float]) -> str:
+    series = pd.Series(values)
+    return f"{series.mean():.2f} ± {series.std(ddof=1):.2f}"
+
+
+def test_reproduce_cas_smoke_end_to_end(tmp_path, capsys, smoke_args):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    argv = [*("--methods", "cutmix", "cas_cutmix", "--seeds", "0", "1"), *smoke_args]
+    assert reproduce_cas.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| CutMix+weight | 2 |" in printed
+
+    config = json.loads(
+        (
+            runs / "cas" / "cutmix" / "synthetic-dermoscopic" / "fold0-seed1" / "config.json"
+        ).read_text()
+    )
+    assert config["config"]["method"] == "cutmix"
+
+    paper = _paper_rows("CIFAR-100", "ResNet18")
+    table = pd.read_csv(out / "cas_table2.csv", dtype=str, keep_default_na=False)
+    assert list(table["method"]) == list(paper["method"])
+    expected = ["method", "n"]
+    for metric in METRICS:
+        expected += [f"{metric} (ours)", f"{metric} (paper)"]
+    assert list(table.columns) == [*expected, "note"]
+    rows = table.set_index("method")
+    for label, record in paper.set_index("method").iterrows():
+        for metric in METRICS:
+            assert rows.loc[label, f"{metric} (paper)"] == f"{float(record[metric]):.2f}"
+
+    ours = {m: _ours_by_hand(runs, m, (0, 1)) for m in LABELS}
+    for method, label in LABELS.items():
+        assert rows.loc[label, "n"] == "2"
+        for metric in METRICS:
+            assert rows.loc[label, f"{metric} (ours)"] == _cell(ours[method][metric])
+        assert rows.loc[label, "note"] == (
+            "paper: CIFAR-100, ResNet18; ours: synthetic dermoscopic, test_efficientnet"
+        )
+    for metric in METRICS:  # Δ: CAS-weighted minus uniform, paired by seed
+        pairs = zip(ours["cas_cutmix"][metric], ours["cutmix"][metric], strict=True)
+        deltas = [weighted - uniform for weighted, uniform in pairs]
+        assert rows.loc["Δ CutMix", f"{metric} (ours)"] == _cell(deltas)
+    assert rows.loc["FMix", "note"] == "not run: not selected (--methods)"
+    assert rows.loc["Δ FMix", "n"] == "0"
+    assert rows.loc["Δ FMix", "low (ours)"] == "not run"
+
+    # finished runs are skipped; another paper sub-table beside the same runs
+    argv = [*argv, "--paper-dataset", "DTD", "--paper-backbone", "ResNeXt50"]
+    assert reproduce_cas.main(argv) == 0
+    assert "finished earlier" in capsys.readouterr().err
+    table = pd.read_csv(out / "cas_table2.csv", dtype=str, keep_default_na=False)
+    rows = table.set_index("method")
+    assert rows.loc["CutMix", "all (paper)"] == "99.61"
+    assert rows.loc["Δ SaliencyMix", "high (paper)"] == "3.68"
+    assert rows.loc["CutMix", "all (ours)"] == _cell(ours["cutmix"]["all"])
+    assert rows.loc["CutMix", "note"].startswith("paper: DTD, ResNeXt50; ours: synthetic")
+
+
+def test_paper_table_holds_table_2():
+    paper = pd.read_csv(PAPER, comment="#")
+    assert paper.groupby(["dataset", "backbone"]).size().eq(9).all()
+    assert paper["dataset"].nunique() == 10
+    stanford_dogs = paper[(paper["dataset"] == "Stanford Dogs") & (paper["backbone"] == "ResNet18")]
+    # the paper's text: +3.65, +4.02, +6.64 on the high subset
+    assert list(stanford_dogs[stanford_dogs["method"].str.startswith("Δ")]["high"]) == [
+        3.65,
+        4.02,
+        6.64,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--methods", "erm"], "--methods"),
+        (["--paper-dataset", "MNIST"], "--paper-dataset"),
+        (["--paper-backbone", "ResNet50"], "--paper-backbone"),
+        (["--folds", "0"], "--folds"),
+    ],
+)
+def test_bad_options_are_usage_errors(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as error:
+        reproduce_cas.main([*argv, "--runs", str(tmp_path / "runs")])
+    assert error.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_run_accuracies_weights_the_subsets_by_size(tmp_path):
+    subsets = {
+        "low": {"n": 3, "accuracy": 1.0, "auc": None},
+        "middle": {"n": 1, "accuracy": 0.0, "auc": None},
+        "high": {"n": 0, "accuracy": None, "auc": None},
+    }
+    (tmp_path / "results.json").write_text(json.dumps({"cas_subsets": subsets}))
+    row = reproduce_cas.run_accuracies(tmp_path)
+    assert row["low"] == 100.0 and row["middle"] == 0.0 and math.isnan(row["high"])
+    assert row["all"] == 75.0
