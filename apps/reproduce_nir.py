@@ -1,0 +1,189 @@
+"""Neuron Incidence Redistribution (NIR): TPR / FPR disparity by sex and by age with and without
+NIR, our runs beside the numbers of the paper's abstract.
+
+For each subgroup attribute (sex, age) the baseline (``erm``: EfficientNet-B0, cross-entropy)
+and ``nir`` (the same + the NIR regularizer, which uses no demographic labels) run in the
+experiment ``nir-<subgroup>``; the attribute sets the ``subgroup`` column of their
+``predictions.parquet``. From those predictions (``y_true``, ``y_pred``: the arg-max class,
+melanoma vs rest):
+
+- TPR disparity = max − min over the attribute's groups of TPR_g = TP_g / (TP_g + FN_g);
+- FPR disparity = max − min over the groups of FPR_g = FP_g / (FP_g + TN_g);
+
+both in percent, computed with :func:`semcov_metrics.tpr_disparity` / ``fpr_disparity``. A
+group without positives (negatives) has no TPR (FPR) and is left out; samples whose attribute
+is unknown are no group and are left out; fewer than two groups left gives ``n/a``. The abstract
+does not define disparity; for two groups (sex) max − min is the absolute gap it reports, and
+for more groups (age: <30, 30-44, 45-59, 60-74, 75+ years here; the paper's age groups are not
+stated) it is the widest gap. The per-group rates of every run go to ``nir_group_rates.*``.
+
+The paper's numbers are from HAM10000 (TPR disparity) and Harvard OCT-RNFL (FPR disparity,
+by race and age); ours are from the synthetic benchmark (dermoscopic) or MILK10k, shown beside
+both, and race is not an attribute of our datasets. With no arguments: the synthetic
+benchmark, ``quick`` preset, CPU::
+
+    uv run apps/reproduce_nir.py
+    uv run apps/reproduce_nir.py --subgroups sex --folds 3
+    uv run apps/reproduce_nir.py --data-root ~/data/milk10k --preset paper --device cuda \
+        --folds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from app_runner import (
+    add_rows_option,
+    build_parser,
+    emit,
+    parse_args,
+    run_app,
+    run_variants,
+    select_runs,
+)
+from collect_results import paper_table, side_by_side, summarize, write_tables
+
+from semcov_data.scg import UNKNOWN
+
+__all__ = [
+    "METRICS",
+    "NIR_METHODS",
+    "PAPER_TABLE",
+    "PREFIX",
+    "SUBGROUPS",
+    "group_rates_table",
+    "main",
+    "nir_table",
+    "run_disparities",
+]
+
+PREFIX = "nir"
+MODALITY = "dermoscopic"
+PAPER_TABLE = "nir_abstract_disparity"
+SUBGROUPS = ("sex", "age")
+#: Registry name -> the paper's row label.
+NIR_METHODS = {"erm": "baseline", "nir": "NIR"}
+METRICS = ("tpr_disparity", "fpr_disparity")
+
+
+def _predictions(run_dir: str | Path) -> pd.DataFrame:
+    """A run's test predictions without the samples whose attribute is unknown."""
+    frame = pd.read_parquet(
+        Path(run_dir) / "predictions.parquet", columns=["y_true", "y_pred", "subgroup"]
+    )
+    return frame[frame["subgroup"] != UNKNOWN]
+
+
+def run_disparities(run_dir: str | Path) -> dict[str, float]:
+    """TPR and FPR disparity (percent, max − min across groups) of one finished run, from its
+    ``predictions.parquet``; ``nan`` where fewer than two groups have the rate defined."""
+    from semcov_metrics import UndefinedMetricWarning, fpr_disparity, tpr_disparity
+
+    frame = _predictions(run_dir)
+    values = (frame["y_true"], frame["y_pred"], frame["subgroup"])
+    with warnings.catch_warnings():
+        # an undefined disparity is shown as n/a in the table
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        return {
+            "tpr_disparity": 100.0 * tpr_disparity(*values),
+            "fpr_disparity": 100.0 * fpr_disparity(*values),
+        }
+
+
+def _runs(args: argparse.Namespace, subgroups: Sequence[str]) -> pd.DataFrame:
+    """One row per finished run: subgroup, model label, fold, seed, run_dir."""
+    parts = []
+    for subgroup in subgroups:
+        runs = select_runs(args, f"{PREFIX}-{subgroup}")
+        parts.append(
+            pd.DataFrame(
+                {
+                    "subgroup": subgroup,
+                    "model": runs["method"].map(NIR_METHODS),
+                    "fold": runs["fold"],
+                    "seed": runs["seed"],
+                    "run_dir": runs["run_dir"],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def group_rates_table(args: argparse.Namespace, subgroups: Sequence[str]) -> pd.DataFrame:
+    """TPR and FPR (percent) of every group in every finished run, for reading the
+    disparities: subgroup, model, fold, seed, group, n, positives, negatives, tpr, fpr."""
+    from semcov_metrics import group_rates
+
+    parts = []
+    for record in _runs(args, subgroups).to_dict("records"):
+        frame = _predictions(record["run_dir"])
+        rates = group_rates(frame["y_true"], frame["y_pred"], frame["subgroup"]).reset_index()
+        rates[["tpr", "fpr"]] = (100.0 * rates[["tpr", "fpr"]]).round(2)
+        for position, key in enumerate(("subgroup", "model", "fold", "seed")):
+            rates.insert(position, key, record[key])
+        parts.append(rates)
+    columns = ["subgroup", "model", "fold", "seed", "group", "n", "positives", "negatives"]
+    columns += ["tpr", "fpr"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def nir_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame:
+    """The side-by-side table: one row per row of the abstract's numbers (dataset, subgroup,
+    model), our mean ± std disparity of that subgroup and model beside it."""
+    runs = _runs(args, args.subgroups)
+    metrics = [run_disparities(run_dir) for run_dir in runs["run_dir"]]
+    runs = pd.concat([runs, pd.DataFrame(metrics, columns=list(METRICS))], axis=1)
+    summary = summarize(runs, METRICS, keys=("subgroup", "model"))
+    paper = paper_table(PAPER_TABLE)
+    ours = pd.concat(
+        [summary.assign(dataset=dataset) for dataset in dict.fromkeys(paper["dataset"])],
+        ignore_index=True,
+    )
+    reasons = {s: "not an attribute of our datasets" for s in paper["subgroup"]}
+    reasons.update({s: "not selected (--subgroups)" for s in SUBGROUPS})
+    reasons.update({s: not_run.get(s, "no finished run") for s in args.subgroups})
+    keys = ["subgroup", "model", "dataset"]
+    table = side_by_side(
+        ours, paper, paper_keys=keys, summary_keys=keys, metrics=METRICS, not_run=reasons, digits=2
+    )
+    selected = {NIR_METHODS[m] for m in args.methods}
+    notes = []
+    for record in table.to_dict("records"):
+        if record["n"]:
+            notes.append(f"paper: {record['dataset']}; ours: {args.dataset} {MODALITY}")
+        elif record["subgroup"] in args.subgroups and record["model"] not in selected:
+            notes.append("not run: not selected (--methods)")
+        else:
+            notes.append(record["note"])
+    table["note"] = notes
+    return table[["dataset", "subgroup", "model", *table.columns[3:]]]
+
+
+def _finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
+    emit(nir_table(args, not_run), args.out, "nir_disparity")
+    write_tables(group_rates_table(args, args.subgroups), args.out, "nir_group_rates")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_nir", NIR_METHODS)
+    add_rows_option(parser, "--subgroups", SUBGROUPS)
+    args = parse_args(
+        parser,
+        argv,
+        real_dataset="milk10k",
+        choices={"methods": NIR_METHODS, "subgroups": SUBGROUPS},
+    )
+    switches = {subgroup: {"subgroup": subgroup} for subgroup in args.subgroups}
+    return run_app(
+        "reproduce_nir",
+        lambda: run_variants(args, PREFIX, switches, (MODALITY,)),
+        lambda not_run: _finish(args, not_run),
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
