@@ -157,11 +157,8 @@ def cas_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
             notes.append(note)
             continue
         plain = label.removeprefix("Δ ")
-        used = backbones.get(label, set()) | (
-            backbones.get(plain, set()) | backbones.get(f"{plain}+weight", set())
-            if label.startswith("Δ ")
-            else set()
-        )
+        pair = (plain, f"{plain}+weight") if label.startswith("Δ ") else (label,)
+        used = set().union(*(backbones.get(member, set()) for member in pair))
         notes.append(f"{paper_side}; ours: {args.dataset} {MODALITY}, {', '.join(sorted(used))}")
     table["note"] = notes
     return table
