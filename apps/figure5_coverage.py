@@ -121,6 +121,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.subgroup not in subgroups:
         parser.error(f"--subgroup must be one of {', '.join(subgroups)}, got {args.subgroup!r}")
     args.class_name = args.class_name or positive
+    from semcov_train.config import PRESETS
+
+    if args.preset not in PRESETS:
+        parser.error(f"--preset must be one of {', '.join(PRESETS)}, got {args.preset!r}")
     if not all(0.0 < t <= 1.0 for t in args.low):
         parser.error(f"--low: thresholds must lie in (0, 1], got {args.low}")
     return args

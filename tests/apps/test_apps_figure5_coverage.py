@@ -11,6 +11,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from semcov_train import make_config
+from semcov_train.data import prepare_synthetic
+
 MILK10K = Path(__file__).resolve().parents[3] / "shared" / "data" / "milk10k"
 DIAGNOSES = ("AKIEC", "BCC", "BEN_OTH", "BKL", "DF", "INF", "MAL_OTH", "MEL", "NV", "SCCKA", "VASC")
 MONET = (
@@ -144,9 +147,17 @@ def test_synthetic_smoke_benchmark(tmp_path, capsys, semcov_cache):
     coverage = pd.read_csv(out / "scg_coverage.csv")
     assert set(coverage["dataset"]) == {"synthetic"}
     assert coverage.groupby("modality").size().to_dict() == {"clinical": 112, "dermoscopic": 112}
-    roots = list((semcov_cache / "synthetic").glob("synthetic-*"))
-    assert len(roots) == 1  # the trainer's benchmark of the smoke preset, shared with the others
-    check_against_pandas(coverage, roots[0])
+    # the trainer's benchmark of the smoke preset (already generated: this finds its folder)
+    root = prepare_synthetic(make_config("smoke", cache_dir=str(semcov_cache)))
+    truth = pd.read_csv(root / "MILK10k_Training_GroundTruth.csv")
+    cells = coverage.drop_duplicates(["modality", "class", "subgroup"])
+    assert cells.groupby("modality")["n_train"].sum().to_dict() == {
+        "clinical": len(truth),
+        "dermoscopic": len(truth),
+    }
+    mel = cells[cells["class"] == "MEL"].groupby("modality")["n_train"].sum()
+    assert set(mel) == {int(truth["MEL"].sum())}
+    check_against_pandas(coverage, root)
     assert (out / "figure5.png").stat().st_size > 10_000
 
 
@@ -198,6 +209,7 @@ def test_isic_dicm17k_with_descriptor_scores(tmp_path, capsys):
         (["--modalities", "photo"], "--modalities"),
         (["--subgroup", "hospital"], "--subgroup must be one of"),
         (["--low", "0"], "--low"),
+        (["--preset", "fast"], "--preset must be one of"),
         (["--descriptors-csv", "x.csv"], "--descriptors-csv applies"),
     ],
 )
