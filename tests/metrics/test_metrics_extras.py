@@ -95,6 +95,24 @@ def test_tail_sensitivity_uses_lowest_coverage_groups():
     assert everyone < 1.0
 
 
+def test_tail_groups_leave_out_scgs_without_training_samples():
+    coverage = pd.DataFrame(
+        {
+            "class": [0, 0, 0, 0, 1, 1],
+            "descriptor": ["d0", "d1", "d0", "d1", "d0", "d1"],
+            "subgroup": ["a", "a", "b", "b", "a", "a"],
+            "n_train": [10, 10, 0, 0, 4, 4],
+            "coverage": [0.9, 0.2, 0.0, 0.0, 0.6, 0.1],
+        }
+    )
+    # 4 populated SCGs: the tail at 50 % is the two lowest of them, not the two empty cells
+    tail = sm.tail_groups(coverage, fraction=0.5)
+    assert tail["coverage"].tolist() == [0.1, 0.2]
+    assert (tail["n_train"] > 0).all()
+    # without an n_train column every row counts (a hand-made table)
+    assert len(sm.tail_groups(coverage.drop(columns="n_train"), fraction=0.5)) == 3
+
+
 def test_reliability_diagram_counts_and_gap():
     diagram = sm.reliability_diagram([1, 1, 0, 0], [0.95, 0.85, 0.15, 0.4], n_bins=5)
     assert diagram["count"].sum() == 4
