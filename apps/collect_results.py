@@ -47,7 +47,16 @@ METRICS = (
     "align_cos",
     "recall_at_1",
 )
-IDENTITY = ("experiment", "method", "table_row", "dataset", "modality", "fold", "seed")
+IDENTITY = (
+    "experiment",
+    "method",
+    "table_row",
+    "dataset",
+    "modality",
+    "fold",
+    "seed",
+    "backbone",
+)
 
 
 def _read_json(path: Path) -> dict:
@@ -90,6 +99,7 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
             "modality": results.get("modality", resolved.get("modality")),
             "fold": results.get("fold", settings.get("fold")),
             "seed": results.get("seed", settings.get("seed")),
+            "backbone": resolved.get("backbone"),
         }
         for metric in METRICS:
             value = results.get(metric)
@@ -108,8 +118,9 @@ def summarize(
 ) -> pd.DataFrame:
     """Mean, sample std (ddof 1) and run count per group of `keys` over folds and seeds.
 
-    Columns: the keys, ``n``, then ``<metric>`` (mean) and ``<metric>_std`` for each metric.
-    A group of one run has std ``nan``.
+    Columns: the keys, ``n``, then ``<metric>`` (mean) and ``<metric>_std`` for each metric,
+    and ``backbone`` (the backbones behind the group, comma-separated) when `runs` has that
+    column. A group of one run has std ``nan``.
     """
     if runs.empty:
         columns = [*keys, "n", *[c for m in metrics for c in (m, f"{m}_std")]]
@@ -119,6 +130,10 @@ def summarize(
     for metric in metrics:
         summary[metric] = grouped[metric].mean()
         summary[f"{metric}_std"] = grouped[metric].std(ddof=1)
+    if "backbone" in runs.columns and "backbone" not in keys:
+        summary["backbone"] = grouped["backbone"].agg(
+            lambda names: ", ".join(sorted({str(n) for n in names.dropna()}))
+        )
     return summary.reset_index()
 
 
@@ -153,7 +168,9 @@ def side_by_side(
 ) -> pd.DataFrame:
     """One row per paper row: ``n`` runs, ``<metric> (ours)``, ``<metric> (paper)``, ``note``.
 
-    Rows without runs read ``not run`` in every "ours" cell and give the reason in ``note``.
+    Rows without runs read ``not run`` in every "ours" cell and give the reason in ``note``;
+    rows with runs name the backbones behind our cells there (``ours: resnet10t``), since a
+    preset may train a stand-in for the paper's model.
 
     Args:
         summary: output of :func:`summarize`.
@@ -189,7 +206,11 @@ def side_by_side(
             row[f"{metric} (paper)"] = format_cell(
                 record[metric], record.get(f"{metric}_std", math.nan), digits
             )
-        row["note"] = "" if found is not None else f"not run: {reason}"
+        if found is None:
+            row["note"] = f"not run: {reason}"
+        else:
+            backbone = found.get("backbone")
+            row["note"] = f"ours: {backbone}" if isinstance(backbone, str) and backbone else ""
         rows.append(row)
     return pd.DataFrame(rows)
 

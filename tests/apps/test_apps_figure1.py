@@ -60,7 +60,8 @@ def test_figure1_smoke_end_to_end(tmp_path, capsys, smoke_args):
         assert cdi == pytest.approx(results["cdi"], abs=1e-9)
         assert rows.loc[label, "cdi (ours)"] == f"{cdi:.4f}"
         assert rows.loc[label, "cdi (paper)"] == f"{paper.loc[label, 'cdi']:.4f}"
-        assert rows.loc[label, "n"] == "1" and rows.loc[label, "note"] == ""
+        assert rows.loc[label, "n"] == "1"
+        assert rows.loc[label, "note"] == "ours: test_efficientnet"
     assert rows.loc["SemCovNet", "cdi (paper)"] == "0.0616"
     assert "| ENet-B0 | milk10k-dermoscopic | 1 |" in first.out
 

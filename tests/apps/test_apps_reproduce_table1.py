@@ -33,7 +33,7 @@ def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys, smoke_args):
     for modality in ("dermoscopic", "clinical"):
         for model in ("ENet-B0", "SemCovNet"):
             row = rows.loc[(model, modality)]
-            assert row["n"] == "1" and row["note"] == ""
+            assert row["n"] == "1" and row["note"] == "ours: test_efficientnet"
             for metric in METRICS:
                 assert 0.0 <= float(row[f"{metric} (ours)"]) <= 1.0
         for model in ("CLIP", "MONET"):

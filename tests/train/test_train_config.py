@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from semcov_train import PRESETS, TrainConfig, make_config, train
+from semcov_train import METHODS, PRESETS, TrainConfig, make_config, train
 from semcov_train.cli import config_from_args, main
+from semcov_train.methods import resolve_backbone
 
 
 def test_presets_are_named_configs():
@@ -13,12 +14,31 @@ def test_presets_are_named_configs():
     paper = PRESETS["paper"]
     assert (paper.image_size, paper.epochs, paper.batch_size) == (224, 50, 32)
     assert (paper.warmup_epochs, paper.warmup_factor, paper.patience) == (1, 0.1, 10)
-    assert paper.pretrained and not paper.tiny
+    assert paper.pretrained and paper.model_scale == "paper"
     assert 1e-4 <= paper.lr <= 3e-4
     assert (paper.lambda_desc, paper.lambda_dva, paper.lambda_cdi) == (0.05, 0.1, 0.1)
-    assert PRESETS["smoke"].tiny and PRESETS["smoke"].epochs == 1
+    assert PRESETS["smoke"].model_scale == "tiny" and PRESETS["smoke"].epochs == 1
+    assert PRESETS["quick"].model_scale == "small"
     for name, preset in PRESETS.items():
         assert preset.preset == name
+
+
+def test_model_scale_picks_each_methods_backbone():
+    expected = {
+        "paper": ("efficientnet_b0", "vit_base_patch16_224"),
+        "small": ("resnet10t", "vit_tiny_patch16_224"),
+        "tiny": ("test_efficientnet", "test_vit"),
+    }
+    for scale, (cnn, vit) in expected.items():
+        config = make_config("quick", model_scale=scale)
+        assert resolve_backbone(config, METHODS["erm"]) == cnn
+        assert resolve_backbone(config, METHODS["vit"]) == vit
+        assert resolve_backbone(config, METHODS["semcovnet"]) == cnn
+    # an explicit backbone wins over the scale
+    config = make_config("quick", model_scale="tiny", backbone="resnet18")
+    assert resolve_backbone(config, METHODS["vit"]) == "resnet18"
+    with pytest.raises(ValueError, match="model_scale must be one of paper, small, tiny"):
+        make_config("quick", model_scale="large")
 
 
 @pytest.mark.parametrize("lr", [0.0, -1e-3, float("nan")])
