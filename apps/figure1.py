@@ -1,5 +1,7 @@
-"""Paper Figure 1 (semantic coverage imbalance): the long tail of training coverage over SCGs and
-the coverage-error scatter of a baseline (ENet-B0) and SemCovNet, each with its CDI.
+"""Paper Figure 1 (semantic coverage imbalance): coverage long tail and coverage-error scatter.
+
+Left: the training coverage of every SCG, ranked. Right: coverage against test error over the
+SCGs for a baseline (ENet-B0) and SemCovNet, each with its CDI.
 
 The figure is drawn from Table 1's own runs (experiment ``table1``, the same configuration as
 ``reproduce_table1.py``), so after that app it only reads; the CDIs are set beside Table 3's.

@@ -1,4 +1,6 @@
-"""Paper Figure 3 (SemCovNet with and without the CDI regularizer R_CDI, MILK10k dermoscopic):
+"""Paper Figure 3 (CDI per epoch and final test CDI, SemCovNet with and without R_CDI).
+
+SemCovNet on MILK10k dermoscopic images with the CDI regularizer R_CDI on and off: the
 validation CDI per epoch and the final test CDI of both.
 
 Each variant is a SemCovNet run with ``use_cdi`` on or off in its own experiment,

@@ -1,5 +1,7 @@
-"""Paper Figure 6 (Semantic Encoder depth 1-6 with descriptor feedback on or off, MILK10k
-dermoscopic and clinical): sensitivity at 95 % specificity and Macro-F1 per depth.
+"""Paper Figure 6 (Semantic Encoder depth × descriptor feedback): S@95 and Macro-F1 per depth.
+
+Depth 1-6 with descriptor feedback on or off, on MILK10k dermoscopic and clinical images:
+sensitivity at 95 % specificity and Macro-F1 per depth.
 
 Each (depth, feedback) pair is a SemCovNet run in its own experiment
 ``figure6-depth<d>-feedback_on|off``. The paper gives Figure 6 as a plot only, so the table has
