@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from app_runner import build_parser, emit, parse_args, report, run_app, run_variants, select_runs
 from collect_results import format_cell, summarize
-from figure_common import MODEL_COLORS, pyplot, save_figure
+from figure_common import MODEL_COLORS, backbones, pyplot, save_figure
 
 __all__ = ["DEPTHS", "METRICS", "figure6_summary", "figure6_table", "main", "plot_figure6"]
 
@@ -75,7 +75,13 @@ def figure6_summary(args: argparse.Namespace) -> pd.DataFrame:
                 runs = select_runs(args, f"{PREFIX}-{trained_variant(depth, feedback)}")
                 runs = runs[runs["modality"] == modality]
                 summary = summarize(runs, tuple(METRICS), keys=("modality",))
-                row = {"modality": modality, "depth": depth, "feedback": feedback, "n": len(runs)}
+                row = {
+                    "modality": modality,
+                    "depth": depth,
+                    "feedback": feedback,
+                    "n": len(runs),
+                    "backbone": backbones(runs),
+                }
                 for metric in METRICS:
                     found = not summary.empty
                     row[metric] = summary[metric].iloc[0] if found else np.nan
@@ -94,7 +100,7 @@ def figure6_table(summary: pd.DataFrame, not_run: dict[str, str]) -> pd.DataFram
         ]
     notes = []
     for record in summary.to_dict("records"):
-        parts = [NOTE]
+        parts = [f"ours: {record['backbone']}", NOTE] if record["n"] else [NOTE]
         if record["depth"] == 1 and record["feedback"] == "on":
             parts.append(DEPTH1_NOTE)
         if not record["n"]:
@@ -140,8 +146,9 @@ def plot_figure6(args: argparse.Namespace, summary: pd.DataFrame, out: Path) -> 
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False)
     runs_note = f"{args.folds} fold(s), seed(s) {', '.join(map(str, args.seeds))}"
+    backbone = ", ".join(sorted({b for b in summary["backbone"] if b}))
     figure.suptitle(
-        "Semantic Encoder depth, descriptor feedback on (solid) vs off (dashed); "
+        f"SemCovNet ({backbone}): encoder depth, descriptor feedback on (solid) vs off (dashed); "
         f"S@95 = sensitivity at 95 % specificity; {runs_note}",
         fontsize=10,
     )

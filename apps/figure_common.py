@@ -13,6 +13,7 @@ import pandas as pd
 
 __all__ = [
     "MODEL_COLORS",
+    "backbones",
     "check_scg_tables",
     "pyplot",
     "read_history",
@@ -23,6 +24,14 @@ __all__ = [
 
 #: One colour per model or variant across the figures (colour-blind safe Okabe-Ito pairs).
 MODEL_COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+
+
+def backbones(runs: pd.DataFrame) -> str:
+    """The backbones behind `runs` (``collect``'s ``backbone`` column), comma-separated: a
+    preset may train a stand-in for the paper's model, and a figure should say which."""
+    if "backbone" not in runs.columns:
+        return ""
+    return ", ".join(sorted({str(name) for name in runs["backbone"].dropna()}))
 
 
 def pyplot() -> Any:

@@ -68,7 +68,8 @@ def test_figure3_smoke_end_to_end(tmp_path, capsys, smoke_args):
         assert row["val cdi, first epoch"] == _cell([h["val_cdi"].iloc[0] for h in histories])
         assert row["val cdi, last epoch"] == _cell([h["val_cdi"].iloc[1] for h in histories])
         assert row["test cdi"] == _cell([r["cdi"] for r in results])
-        assert "no numbers" in row["note"]
+        backbone = json.loads((run_dirs[0] / "config.json").read_text())["resolved"]["backbone"]
+        assert row["note"].startswith(f"ours: {backbone}; paper (Fig. 3, no numbers)")
 
         # The plotted curve: per-epoch mean and sample std over the two seeds.
         curve = figure3._epoch_cdi(figure3.figure3_runs(figure3.command_line(argv), variant))

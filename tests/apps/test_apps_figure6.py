@@ -65,12 +65,14 @@ def test_figure6_smoke_end_to_end(tmp_path, capsys, smoke_args):
         ("2", "off", "depth2-feedback_off"),
     ):
         run_dir = runs / f"figure6-{trained}" / "semcovnet" / "synthetic-clinical" / "fold0-seed0"
-        config = json.loads((run_dir / "config.json").read_text())["config"]
+        stored = json.loads((run_dir / "config.json").read_text())
+        config = stored["config"]
         assert config["semcov_depth"] == int(depth)
         assert config["semcov_feedback"] is (trained.endswith("_on"))
         results = json.loads((run_dir / "results.json").read_text())
         row = rows.loc[(depth, feedback)]
         assert row["n"] == "1"
+        assert row["note"].startswith(f"ours: {stored['resolved']['backbone']}; ")
         assert row["sens_at_95spec (ours)"] == f"{results['sens_at_95spec']:.4f}"
         assert row["macro_f1 (ours)"] == f"{results['macro_f1']:.4f}"
     assert "no next layer" in rows.loc[("1", "on"), "note"]
