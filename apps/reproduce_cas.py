@@ -7,9 +7,10 @@ rows); the Δ rows are weighted minus plain, paired by fold and seed. Accuracies
 the test set's low / middle / high CAS subsets (30 / 30 / 40 % by CAS score, from the
 binarised descriptor scores) and on the whole test set (``all``: the subsets' accuracies
 weighted by their sizes). The paper trains ResNet18 / ResNeXt50 on ten natural-image datasets;
-we train EfficientNet-B0 on the synthetic benchmark (dermoscopic images) or MILK10k, so its
-rows come from one dataset and backbone of its choice (``--paper-dataset``,
-``--paper-backbone``) and every row says what it compares. With no arguments: the synthetic
+we train EfficientNet-B0 (``paper`` preset; the ``quick`` preset's ResNet-10-T stand-in) on the
+synthetic benchmark (dermoscopic images) or MILK10k, so its rows come from one dataset and
+backbone of its choice (``--paper-dataset``, ``--paper-backbone``) and every row's ``note``
+says what it compares. With no arguments: the synthetic
 benchmark, ``quick`` preset, CPU::
 
     uv run apps/reproduce_cas.py
@@ -86,11 +87,6 @@ def run_accuracies(run_dir: str | Path) -> dict[str, float]:
     return row
 
 
-def _backbone(run_dir: str | Path) -> str:
-    config = json.loads((Path(run_dir) / "config.json").read_text())
-    return str(config.get("resolved", {}).get("backbone", "?"))
-
-
 def _with_deltas(runs: pd.DataFrame) -> pd.DataFrame:
     """`runs` (one row per run: method label, fold, seed, METRICS) plus one ``Δ <mixing>`` row
     per fold and seed that has both the plain and the CAS-weighted run."""
@@ -134,7 +130,7 @@ def cas_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
         row = {"method": label, "fold": record["fold"], "seed": record["seed"]}
         row.update(run_accuracies(record["run_dir"]))
         records.append(row)
-        backbones.setdefault(label, set()).add(_backbone(record["run_dir"]))
+        backbones.setdefault(label, set()).add(str(record["backbone"]))
     runs = pd.DataFrame(records, columns=["method", "fold", "seed", *METRICS])
     summary = summarize(_with_deltas(runs), METRICS, keys=("method",))
     paper = paper_table(PAPER_TABLE)

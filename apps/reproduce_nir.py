@@ -1,8 +1,9 @@
 """Neuron Incidence Redistribution (NIR): TPR / FPR disparity by sex and by age with and without
 NIR, our runs beside the numbers of the paper's abstract.
 
-For each subgroup attribute (sex, age) the baseline (``erm``: EfficientNet-B0, cross-entropy)
-and ``nir`` (the same + the NIR regularizer, which uses no demographic labels) run in the
+For each subgroup attribute (sex, age) the baseline (``erm``: cross-entropy; EfficientNet-B0
+with the ``paper`` preset, its ResNet-10-T stand-in with ``quick``) and ``nir`` (the same + the
+NIR regularizer, which uses no demographic labels) run in the
 experiment ``nir-<subgroup>``; the attribute sets the ``subgroup`` column of their
 ``predictions.parquet``. From those predictions (``y_true``, ``y_pred``: the arg-max class,
 melanoma vs rest):
@@ -95,7 +96,7 @@ def run_disparities(run_dir: str | Path) -> dict[str, float]:
 
 
 def _runs(args: argparse.Namespace, subgroups: Sequence[str]) -> pd.DataFrame:
-    """One row per finished run: subgroup, model label, fold, seed, run_dir."""
+    """One row per finished run: subgroup, model label, fold, seed, backbone, run_dir."""
     parts = []
     for subgroup in subgroups:
         runs = select_runs(args, f"{PREFIX}-{subgroup}")
@@ -106,6 +107,7 @@ def _runs(args: argparse.Namespace, subgroups: Sequence[str]) -> pd.DataFrame:
                     "model": runs["method"].map(NIR_METHODS),
                     "fold": runs["fold"],
                     "seed": runs["seed"],
+                    "backbone": runs["backbone"],
                     "run_dir": runs["run_dir"],
                 }
             )
@@ -151,10 +153,13 @@ def nir_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
         ours, paper, paper_keys=keys, summary_keys=keys, metrics=METRICS, not_run=reasons, digits=2
     )
     selected = {NIR_METHODS[m] for m in args.methods}
+    backbones = {(r["subgroup"], r["model"]): r["backbone"] for r in summary.to_dict("records")}
     notes = []
     for record in table.to_dict("records"):
         if record["n"]:
-            notes.append(f"paper: {record['dataset']}; ours: {args.dataset} {MODALITY}")
+            backbone = backbones[(record["subgroup"], record["model"])]
+            ours = f"{args.dataset} {MODALITY}, {backbone}"
+            notes.append(f"paper: {record['dataset']}; ours: {ours}")
         elif record["subgroup"] in args.subgroups and record["model"] not in selected:
             notes.append("not run: not selected (--methods)")
         else:

@@ -65,7 +65,8 @@ def test_reproduce_nir_smoke_end_to_end(tmp_path, capsys, smoke_args):
             for dataset in ("HAM10000", "Harvard OCT-RNFL") if subgroup == "age" else ("HAM10000",):
                 row = rows.loc[(dataset, subgroup, model)]
                 assert row["n"] == "1"
-                assert row["note"] == f"paper: {dataset}; ours: synthetic dermoscopic"
+                ours = "synthetic dermoscopic, test_efficientnet"
+                assert row["note"] == f"paper: {dataset}; ours: {ours}"
                 for metric in METRICS:
                     assert row[f"{metric} (ours)"] == _cell(by_hand[metric])
     race = rows.loc[("Harvard OCT-RNFL", "race", "NIR")]
