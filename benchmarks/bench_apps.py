@@ -3,7 +3,9 @@
 Each app runs in a subprocess with its default arguments, its run directories and outputs in a
 fresh temporary folder (nothing is reused between apps unless ``--shared-runs`` is given, which
 is how a user who runs the apps one after the other sees them: Table 3 reuses Tables 1 and 2).
-Prints one Markdown row per app: wall time, trained runs, skipped runs, the slowest run.
+Prints one Markdown row per app: wall time, CPU time (user + system, all processes: on a
+shared machine the wall time is an upper bound and the CPU time what the app itself needs),
+trained runs, skipped runs, the slowest run.
 
     uv run python benchmarks/bench_apps.py reproduce_table1 figure5_coverage
     uv run python benchmarks/bench_apps.py --preset smoke --all
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -38,14 +41,18 @@ def run_app(app: str, root: Path, preset: str | None, extra: list[str]) -> dict:
         command += ["--preset", preset]
     command += extra
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = completed.stderr.splitlines()
     seconds = [int(m.group(1)) for line in lines if (m := TRAINED.match(line))]
     return {
         "app": app,
         "status": completed.returncode,
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "trained": len(seconds),
         "skipped": sum("finished earlier" in line for line in lines),
         "not_run": sum(": not run: " in line for line in lines),
@@ -67,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(apps) - set(all_apps()))
     if unknown:
         parser.error(f"unknown apps {unknown}; known: {all_apps()}")
-    print("| app | wall time (s) | runs trained | runs reused | not run | slowest run (s) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    header = ("app", "wall time (s)", "CPU time (s)", "runs trained", "runs reused", "not run")
+    print("| " + " | ".join(header) + " | slowest run (s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     failed = 0
     with tempfile.TemporaryDirectory(prefix="semcov-bench-apps-") as tmp:
         for app in apps:
@@ -79,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(row["stderr"][-2000:], file=sys.stderr)
             status = "" if row["status"] == 0 else f" (exit {row['status']})"
             print(
-                f"| {app}{status} | {row['seconds']:.0f} | {row['trained']} | {row['skipped']} "
+                f"| {app}{status} | {row['seconds']:.0f} | {row['cpu_seconds']:.0f} "
+                f"| {row['trained']} | {row['skipped']} "
                 f"| {row['not_run']} | {row['slowest']} |",
                 flush=True,
             )
