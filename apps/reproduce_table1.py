@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
 from collect_results import paper_table, side_by_side, summarize
 
-__all__ = ["EXPERIMENT", "METRICS", "MODALITIES", "TABLE1_METHODS", "main", "not_run_reasons"]
+__all__ = [
+    "EXPERIMENT",
+    "METRICS",
+    "MODALITIES",
+    "TABLE1_METHODS",
+    "main",
+    "method_table",
+    "not_run_reasons",
+]
 
 EXPERIMENT = "table1"
 MODALITIES = ("dermoscopic", "clinical")
@@ -44,16 +52,39 @@ def not_run_reasons(args: argparse.Namespace, not_run: dict[str, str]) -> dict[s
     return reasons
 
 
-def table1(args: argparse.Namespace, not_run: dict[str, str]):
-    """The side-by-side table of the selected runs (collected from their run directories)."""
+def method_table(
+    args: argparse.Namespace,
+    not_run: dict[str, str],
+    *,
+    experiment: str,
+    paper: str,
+    metrics: Sequence[str],
+    by_modality: bool,
+):
+    """The side-by-side table of a table whose rows are models (Tables 1, 2, 7): the selected
+    finished runs of `experiment` beside the paper CSV `paper`, one row per model (and
+    modality when `by_modality`)."""
+    keys = ["method", "modality"] if by_modality else ["method"]
     return side_by_side(
-        summarize(select_runs(args, EXPERIMENT), METRICS, keys=("method", "modality")),
-        paper_table("table1_milk10k"),
-        paper_keys=["model", "modality"],
-        summary_keys=["method", "modality"],
-        metrics=METRICS,
+        summarize(select_runs(args, experiment), metrics, keys=keys),
+        paper_table(paper),
+        paper_keys=["model", "modality"] if by_modality else ["model"],
+        summary_keys=keys,
+        metrics=metrics,
         labels=TABLE1_METHODS,
         not_run=not_run_reasons(args, not_run),
+    )
+
+
+def table1(args: argparse.Namespace, not_run: dict[str, str]):
+    """The side-by-side table of the selected runs (collected from their run directories)."""
+    return method_table(
+        args,
+        not_run,
+        experiment=EXPERIMENT,
+        paper="table1_milk10k",
+        metrics=METRICS,
+        by_modality=True,
     )
 
 

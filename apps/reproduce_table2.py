@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
-from collect_results import paper_table, side_by_side, summarize
-from reproduce_table1 import METRICS, TABLE1_METHODS, not_run_reasons
+from app_runner import build_parser, emit, parse_args, run_app, run_jobs
+from reproduce_table1 import METRICS, TABLE1_METHODS, method_table
 
 __all__ = ["EXPERIMENT", "main", "table2"]
 
@@ -28,14 +27,13 @@ MODALITY = {"synthetic": "dermoscopic", "isic_dicm17k": "auto"}
 
 def table2(args, not_run: dict[str, str]):
     """The side-by-side table of the selected runs (collected from their run directories)."""
-    return side_by_side(
-        summarize(select_runs(args, EXPERIMENT), METRICS, keys=("method",)),
-        paper_table("table2_isic_dicm_17k"),
-        paper_keys=["model"],
-        summary_keys=["method"],
+    return method_table(
+        args,
+        not_run,
+        experiment=EXPERIMENT,
+        paper="table2_isic_dicm_17k",
         metrics=METRICS,
-        labels=TABLE1_METHODS,
-        not_run=not_run_reasons(args, not_run),
+        by_modality=False,
     )
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
-from collect_results import paper_table, side_by_side, summarize
-from reproduce_table1 import TABLE1_METHODS, not_run_reasons
+from app_runner import build_parser, emit, parse_args, run_app, run_jobs
+from reproduce_table1 import method_table
 
 __all__ = ["EXPERIMENT", "TABLE7_METHODS", "main", "table7"]
 
@@ -35,14 +34,13 @@ MODALITY = {"synthetic": "dermoscopic", "celeba": "auto"}
 
 def table7(args, not_run: dict[str, str]):
     """The side-by-side table of the selected runs, rows as in the paper."""
-    return side_by_side(
-        summarize(select_runs(args, EXPERIMENT), METRICS, keys=("method",)),
-        paper_table("table7_celeba"),
-        paper_keys=["model"],
-        summary_keys=["method"],
+    return method_table(
+        args,
+        not_run,
+        experiment=EXPERIMENT,
+        paper="table7_celeba",
         metrics=METRICS,
-        labels=TABLE1_METHODS,
-        not_run=not_run_reasons(args, not_run),
+        by_modality=False,
     )
 
 
