@@ -143,16 +143,19 @@ def plot_figure6(args: argparse.Namespace, summary: pd.DataFrame, out: Path) -> 
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(f"{args.dataset}-{modality}")
         ax.grid(alpha=0.3)
+    wide = len(args.modalities) > 1
     handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False)
+    figure.legend(
+        handles, labels, loc="lower center", ncol=4 if wide else 2, fontsize=9, frameon=False
+    )
     runs_note = f"{args.folds} fold(s), seed(s) {', '.join(map(str, args.seeds))}"
     backbone = ", ".join(sorted({b for b in summary["backbone"] if b}))
     figure.suptitle(
-        f"SemCovNet ({backbone}): encoder depth, descriptor feedback on (solid) vs off (dashed); "
+        f"SemCovNet ({backbone}): encoder depth, feedback on (solid) vs off (dashed)\n"
         f"S@95 = sensitivity at 95 % specificity; {runs_note}",
         fontsize=10,
     )
-    figure.tight_layout(rect=(0, 0.07, 1, 1))
+    figure.tight_layout(rect=(0, 0.07 if wide else 0.12, 1, 1))
     return save_figure(figure, out, "figure6")
 
 
