@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
-from collect_results import paper_table, side_by_side, summarize
+from collect_results import format_cell, paper_table, side_by_side, summarize
 
 __all__ = [
     "CAS_METHODS",
@@ -37,9 +37,12 @@ __all__ = [
     "METRICS",
     "MIXINGS",
     "PAPER_TABLE",
+    "auc_table",
     "cas_table",
     "main",
+    "row_labels",
     "run_accuracies",
+    "run_aucs",
 ]
 
 EXPERIMENT = "cas"
@@ -87,9 +90,19 @@ def run_accuracies(run_dir: str | Path) -> dict[str, float]:
     return row
 
 
+def run_aucs(run_dir: str | Path) -> dict[str, float]:
+    """AUC of one finished run on the low / middle / high CAS subsets and on the whole test set
+    (``results.json``: ``cas_subsets``, ``auc``); ``nan`` where undefined (one class only)."""
+    results = json.loads((Path(run_dir) / "results.json").read_text())
+    subsets = results.get("cas_subsets") or {}
+    row = {name: (subsets.get(name) or {}).get("auc") for name in SUBSETS}
+    row["all"] = results.get("auc")
+    return {name: math.nan if value is None else float(value) for name, value in row.items()}
+
+
 def _with_deltas(runs: pd.DataFrame) -> pd.DataFrame:
-    """`runs` (one row per run: method label, fold, seed, METRICS) plus one ``Δ <mixing>`` row
-    per fold and seed that has both the plain and the CAS-weighted run."""
+    """`runs` (one row per run: method label, fold, seed, backbone, METRICS) plus one
+    ``Δ <mixing>`` row per fold and seed that has both the plain and the CAS-weighted run."""
     parts = [runs]
     for plain, weighted in MIXINGS.items():
         keys = ["fold", "seed"]
@@ -100,6 +113,10 @@ def _with_deltas(runs: pd.DataFrame) -> pd.DataFrame:
             continue
         delta = pairs[keys].copy()
         delta["method"] = _delta_label(plain)
+        delta["backbone"] = [
+            ", ".join(sorted({u, w}))
+            for u, w in zip(pairs["backbone_u"], pairs["backbone_w"], strict=True)
+        ]
         for metric in METRICS:
             delta[metric] = pairs[f"{metric}_w"] - pairs[f"{metric}_u"]
         parts.append(delta)
@@ -120,19 +137,50 @@ def _not_run_reasons(args: argparse.Namespace, not_run: dict[str, str]) -> dict[
     return reasons
 
 
+def _summary(args: argparse.Namespace, read: Callable[[str], dict]) -> pd.DataFrame:
+    """Mean ± std of ``read(run_dir)`` (METRICS) per paper row label, Δ rows included, over
+    the selected finished runs; ``backbone`` names the backbones behind each row."""
+    records = []
+    for record in select_runs(args, EXPERIMENT).to_dict("records"):
+        row = {"method": CAS_METHODS[record["method"]], "fold": record["fold"]}
+        row.update({"seed": record["seed"], "backbone": str(record["backbone"])})
+        row.update(read(record["run_dir"]))
+        records.append(row)
+    runs = pd.DataFrame(records, columns=["method", "fold", "seed", "backbone", *METRICS])
+    return summarize(_with_deltas(runs), METRICS, keys=("method",))
+
+
+def row_labels() -> list[str]:
+    """Our rows in the paper's order: plain, "+weight" and Δ per mixing."""
+    return [
+        label
+        for plain, weighted in MIXINGS.items()
+        for label in (CAS_METHODS[plain], CAS_METHODS[weighted], _delta_label(plain))
+    ]
+
+
+def auc_table(args: argparse.Namespace) -> pd.DataFrame:
+    """Our AUC on the CAS subsets and overall (the paper reports no AUC): a threshold-free
+    view, since accuracy on a 1:4 imbalanced task can sit at the majority rate."""
+    summary = _summary(args, run_aucs).set_index("method")
+    rows = []
+    for label in row_labels():
+        row = {"method": label, "n": int(summary.loc[label, "n"]) if label in summary.index else 0}
+        for metric in METRICS:
+            row[f"{metric} auc (ours)"] = (
+                format_cell(summary.loc[label, metric], summary.loc[label, f"{metric}_std"])
+                if label in summary.index
+                else "not run"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def cas_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame:
     """The side-by-side table: the paper's rows of ``--paper-dataset`` / ``--paper-backbone``
     (plain, "+weight" and Δ per mixing), our percent accuracies beside them."""
-    selected = select_runs(args, EXPERIMENT)
-    records, backbones = [], {}
-    for record in selected.to_dict("records"):
-        label = CAS_METHODS[record["method"]]
-        row = {"method": label, "fold": record["fold"], "seed": record["seed"]}
-        row.update(run_accuracies(record["run_dir"]))
-        records.append(row)
-        backbones.setdefault(label, set()).add(str(record["backbone"]))
-    runs = pd.DataFrame(records, columns=["method", "fold", "seed", *METRICS])
-    summary = summarize(_with_deltas(runs), METRICS, keys=("method",))
+    summary = _summary(args, run_accuracies)
+    backbones = dict(zip(summary["method"], summary.get("backbone", []), strict=False))
     paper = paper_table(PAPER_TABLE)
     paper = paper[
         (paper["dataset"] == args.paper_dataset) & (paper["backbone"] == args.paper_backbone)
@@ -148,16 +196,16 @@ def cas_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
     )
     paper_side = f"paper: {args.paper_dataset}, {args.paper_backbone}"
     notes = []
-    for label, note in zip(table["method"], table["note"], strict=True):
-        if note:
-            notes.append(note)
-            continue
-        plain = label.removeprefix("Δ ")
-        pair = (plain, f"{plain}+weight") if label.startswith("Δ ") else (label,)
-        used = set().union(*(backbones.get(member, set()) for member in pair))
-        notes.append(f"{paper_side}; ours: {args.dataset} {MODALITY}, {', '.join(sorted(used))}")
+    for label, n, note in zip(table["method"], table["n"], table["note"], strict=True):
+        ours = f"{args.dataset} {MODALITY}, {backbones.get(label)}"
+        notes.append(f"{paper_side}; ours: {ours}" if n else note)
     table["note"] = notes
     return table
+
+
+def _finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
+    emit(cas_table(args, not_run), args.out, "cas_table2")
+    emit(auc_table(args), args.out, "cas_subsets_auc")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_app(
         "reproduce_cas",
         lambda: run_jobs(args, EXPERIMENT, (MODALITY,)),
-        lambda not_run: emit(cas_table(args, not_run), args.out, "cas_table2"),
+        lambda not_run: _finish(args, not_run),
     )
 
 

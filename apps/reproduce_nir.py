@@ -5,8 +5,8 @@ For each subgroup attribute (sex, age) the baseline (``erm``: cross-entropy; Eff
 with the ``paper`` preset, its ResNet-10-T stand-in with ``quick``) and ``nir`` (the same + the
 NIR regularizer, which uses no demographic labels) run in the
 experiment ``nir-<subgroup>``; the attribute sets the ``subgroup`` column of their
-``predictions.parquet``. From those predictions (``y_true``, ``y_pred``: the arg-max class,
-melanoma vs rest):
+``predictions.parquet``. From those predictions (melanoma vs rest; a sample is predicted
+positive when its melanoma probability reaches the decision threshold, ``--threshold``):
 
 - TPR disparity = max − min over the attribute's groups of TPR_g = TP_g / (TP_g + FN_g);
 - FPR disparity = max − min over the groups of FPR_g = FP_g / (FP_g + TN_g);
@@ -16,7 +16,17 @@ group without positives (negatives) has no TPR (FPR) and is left out; samples wh
 is unknown are no group and are left out; fewer than two groups left gives ``n/a``. The abstract
 does not define disparity; for two groups (sex) max − min is the absolute gap it reports, and
 for more groups (age: <30, 30-44, 45-59, 60-74, 75+ years here; the paper's age groups are not
-stated) it is the widest gap. The per-group rates of every run go to ``nir_group_rates.*``.
+stated) it is the widest gap. The per-group rates of every run, and the threshold it used, go to
+``nir_group_rates.*``.
+
+The decision threshold is one number for all groups of a run, never chosen per group:
+``youden`` (default) takes the threshold that maximises TPR − FPR over the run's whole test set
+(Youden's J, no group labels involved); ``argmax`` the trainer's arg-max class (``y_pred``,
+0.5 for two classes); a number in (0, 1) that probability threshold. The abstract does not state
+its operating point. Why not arg-max by default: models trained from scratch on a 1:4
+imbalanced task (the ``quick`` preset) keep every melanoma probability below 0.5, so arg-max
+predicts no melanoma at all, every TPR and FPR is 0 and so is every disparity, which says
+nothing about fairness.
 
 The paper's numbers are from HAM10000 (TPR disparity) and Harvard OCT-RNFL (FPR disparity,
 by race and age); ours are from the synthetic benchmark (dermoscopic) or MILK10k, shown beside
@@ -32,6 +42,8 @@ benchmark, ``quick`` preset, CPU::
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,6 +72,7 @@ __all__ = [
     "main",
     "nir_table",
     "run_disparities",
+    "youden_threshold",
 ]
 
 PREFIX = "nir"
@@ -71,20 +84,51 @@ NIR_METHODS = {"erm": "baseline", "nir": "NIR"}
 METRICS = ("tpr_disparity", "fpr_disparity")
 
 
-def _predictions(run_dir: str | Path) -> pd.DataFrame:
-    """A run's test predictions without the samples whose attribute is unknown."""
-    frame = pd.read_parquet(
-        Path(run_dir) / "predictions.parquet", columns=["y_true", "y_pred", "subgroup"]
-    )
-    return frame[frame["subgroup"] != UNKNOWN]
+def _positive_column(run_dir: Path) -> str:
+    """The predictions column holding the positive class's probability (``prob_<class 1>``)."""
+    config = json.loads((run_dir / "config.json").read_text())
+    classes = config.get("resolved", {}).get("classes", [])
+    if len(classes) != 2:
+        raise ValueError(
+            f"{str(run_dir)!r}: TPR / FPR disparity needs a binary target, the run has classes "
+            f"{classes}"
+        )
+    return f"prob_{classes[1]}"
 
 
-def run_disparities(run_dir: str | Path) -> dict[str, float]:
-    """TPR and FPR disparity (percent, max − min across groups) of one finished run, from its
-    ``predictions.parquet``; ``nan`` where fewer than two groups have the rate defined."""
+def youden_threshold(y_true: pd.Series, score: pd.Series) -> float:
+    """The score threshold (predict positive when ``score >= threshold``) with the largest
+    TPR − FPR; the highest such threshold on ties; 0.5 when one class is missing."""
+    from sklearn.metrics import roc_curve
+
+    if y_true.nunique() < 2:
+        return 0.5
+    fpr, tpr, thresholds = roc_curve(y_true, score)
+    return float(min(thresholds[int((tpr - fpr).argmax())], 1.0))
+
+
+def _predictions(run_dir: str | Path, threshold: str | float) -> tuple[pd.DataFrame, float]:
+    """A run's test predictions at `threshold` (``y_pred`` replaced) without the samples
+    whose attribute is unknown, and the threshold used (nan for ``argmax``)."""
+    run_dir = Path(run_dir)
+    frame = pd.read_parquet(run_dir / "predictions.parquet")
+    if threshold == "argmax":
+        value = math.nan
+    else:
+        score = frame[_positive_column(run_dir)]
+        value = youden_threshold(frame["y_true"], score) if threshold == "youden" else threshold
+        frame["y_pred"] = (score >= value).astype(int)
+    known = frame.loc[frame["subgroup"] != UNKNOWN, ["y_true", "y_pred", "subgroup"]]
+    return known, value
+
+
+def run_disparities(run_dir: str | Path, threshold: str | float = "youden") -> dict[str, float]:
+    """TPR and FPR disparity (percent, max − min across groups) of one finished run at
+    `threshold` (``youden``, ``argmax`` or a probability), from its ``predictions.parquet``;
+    ``nan`` where fewer than two groups have the rate defined."""
     from semcov_metrics import UndefinedMetricWarning, fpr_disparity, tpr_disparity
 
-    frame = _predictions(run_dir)
+    frame, _ = _predictions(run_dir, threshold)
     values = (frame["y_true"], frame["y_pred"], frame["subgroup"])
     with warnings.catch_warnings():
         # an undefined disparity is shown as n/a in the table
@@ -116,19 +160,23 @@ def _runs(args: argparse.Namespace, subgroups: Sequence[str]) -> pd.DataFrame:
 
 
 def group_rates_table(args: argparse.Namespace, subgroups: Sequence[str]) -> pd.DataFrame:
-    """TPR and FPR (percent) of every group in every finished run, for reading the
-    disparities: subgroup, model, fold, seed, group, n, positives, negatives, tpr, fpr."""
+    """TPR and FPR (percent) of every group in every finished run at ``args.threshold``, for
+    reading the disparities: subgroup, model, fold, seed, threshold (nan: arg-max), group, n,
+    positives, negatives, tpr, fpr."""
     from semcov_metrics import group_rates
 
     parts = []
     for record in _runs(args, subgroups).to_dict("records"):
-        frame = _predictions(record["run_dir"])
+        frame, threshold = _predictions(record["run_dir"], args.threshold)
         rates = group_rates(frame["y_true"], frame["y_pred"], frame["subgroup"]).reset_index()
         rates[["tpr", "fpr"]] = (100.0 * rates[["tpr", "fpr"]]).round(2)
-        for position, key in enumerate(("subgroup", "model", "fold", "seed")):
-            rates.insert(position, key, record[key])
+        identity = {key: record[key] for key in ("subgroup", "model", "fold", "seed")}
+        identity["threshold"] = round(threshold, 4)
+        for position, (key, value) in enumerate(identity.items()):
+            rates.insert(position, key, value)
         parts.append(rates)
-    columns = ["subgroup", "model", "fold", "seed", "group", "n", "positives", "negatives"]
+    columns = ["subgroup", "model", "fold", "seed", "threshold", "group", "n", "positives"]
+    columns += ["negatives"]
     columns += ["tpr", "fpr"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
@@ -137,7 +185,7 @@ def nir_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
     """The side-by-side table: one row per row of the abstract's numbers (dataset, subgroup,
     model), our mean ± std disparity of that subgroup and model beside it."""
     runs = _runs(args, args.subgroups)
-    metrics = [run_disparities(run_dir) for run_dir in runs["run_dir"]]
+    metrics = [run_disparities(run_dir, args.threshold) for run_dir in runs["run_dir"]]
     runs = pd.concat([runs, pd.DataFrame(metrics, columns=list(METRICS))], axis=1)
     summary = summarize(runs, METRICS, keys=("subgroup", "model"))
     paper = paper_table(PAPER_TABLE)
@@ -158,7 +206,7 @@ def nir_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
     for record in table.to_dict("records"):
         if record["n"]:
             backbone = backbones[(record["subgroup"], record["model"])]
-            ours = f"{args.dataset} {MODALITY}, {backbone}"
+            ours = f"{args.dataset} {MODALITY}, {backbone}, threshold {args.threshold}"
             notes.append(f"paper: {record['dataset']}; ours: {ours}")
         elif record["subgroup"] in args.subgroups and record["model"] not in selected:
             notes.append("not run: not selected (--methods)")
@@ -166,6 +214,21 @@ def nir_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
             notes.append(record["note"])
     table["note"] = notes
     return table[["dataset", "subgroup", "model", *table.columns[3:]]]
+
+
+def _threshold(text: str) -> str | float:
+    """``--threshold``: ``youden``, ``argmax`` or a probability strictly between 0 and 1."""
+    if text in ("youden", "argmax"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected youden, argmax or a number in (0, 1), got {text!r}"
+        ) from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"a threshold must lie in (0, 1), got {value}")
+    return value
 
 
 def _finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
@@ -176,6 +239,13 @@ def _finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(__doc__.splitlines()[0], "results/reproduce_nir", NIR_METHODS)
     add_rows_option(parser, "--subgroups", SUBGROUPS)
+    parser.add_argument(
+        "--threshold",
+        type=_threshold,
+        default="youden",
+        help="decision threshold on the melanoma probability: youden (default), argmax or a "
+        "number in (0, 1)",
+    )
     args = parse_args(
         parser,
         argv,

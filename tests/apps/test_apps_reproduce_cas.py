@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import reproduce_cas
+from sklearn.metrics import roc_auc_score
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "cas_table2_accuracy.csv"
@@ -23,22 +24,36 @@ def _paper_rows(dataset: str, backbone: str) -> pd.DataFrame:
     return paper[(paper["dataset"] == dataset) & (paper["backbone"] == backbone)]
 
 
-def _ours_by_hand(runs: Path, method: str, seeds) -> dict[str, list[float]]:
-    """Percent accuracies per run: subsets from results.json, ``all`` from the predictions."""
-    values = {metric: [] for metric in METRICS}
+def _ours_by_hand(runs: Path, method: str, seeds) -> tuple[dict, dict]:
+    """Percent accuracies and AUCs per run: subsets from results.json, the whole test set
+    from the predictions (accuracy with pandas, AUC with scikit-learn)."""
+    accuracy = {metric: [] for metric in METRICS}
+    auc = {metric: [] for metric in METRICS}
     for seed in seeds:
         run_dir = runs / "cas" / method / "synthetic-dermoscopic" / f"fold0-seed{seed}"
         subsets = json.loads((run_dir / "results.json").read_text())["cas_subsets"]
         for name in SUBSETS:
-            values[name].append(100 * subsets[name]["accuracy"])
+            accuracy[name].append(100 * subsets[name]["accuracy"])
+            value = subsets[name]["auc"]
+            auc[name].append(math.nan if value is None else value)
         predictions = pd.read_parquet(run_dir / "predictions.parquet")
-        values["all"].append(100 * (predictions["y_pred"] == predictions["y_true"]).mean())
-    return values
+        accuracy["all"].append(100 * (predictions["y_pred"] == predictions["y_true"]).mean())
+        auc["all"].append(roc_auc_score(predictions["y_true"], predictions["prob_MEL"]))
+    return accuracy, auc
 
 
-def _cell(values: list[float]) -> str:
-    series = pd.Series(values)
-    return f"{series.mean():.2f} ± {series.std(ddof=1):.2f}"
+def _cell(values: list[float], digits: int = 2) -> str:
+    """Mean ± sample std of the defined values, as the apps print them."""
+    defined = pd.Series(values).dropna()
+    if defined.empty:
+        return "n/a"
+    if len(defined) == 1:
+        return f"{defined.iloc[0]:.{digits}f}"
+    return f"{defined.mean():.{digits}f} ± {defined.std(ddof=1):.{digits}f}"
+
+
+def _differences(weighted: list[float], uniform: list[float]) -> list[float]:
+    return [w - u for w, u in zip(weighted, uniform, strict=True)]
 
 
 def test_reproduce_cas_smoke_end_to_end(tmp_path, capsys, smoke_args):
@@ -71,14 +86,25 @@ def test_reproduce_cas_smoke_end_to_end(tmp_path, capsys, smoke_args):
     for method, label in LABELS.items():
         assert rows.loc[label, "n"] == "2"
         for metric in METRICS:
-            assert rows.loc[label, f"{metric} (ours)"] == _cell(ours[method][metric])
+            assert rows.loc[label, f"{metric} (ours)"] == _cell(ours[method][0][metric])
         assert rows.loc[label, "note"] == (
             "paper: CIFAR-100, ResNet18; ours: synthetic dermoscopic, test_efficientnet"
         )
     for metric in METRICS:  # Δ: CAS-weighted minus uniform, paired by seed
-        pairs = zip(ours["cas_cutmix"][metric], ours["cutmix"][metric], strict=True)
-        deltas = [weighted - uniform for weighted, uniform in pairs]
+        deltas = _differences(ours["cas_cutmix"][0][metric], ours["cutmix"][0][metric])
         assert rows.loc["Δ CutMix", f"{metric} (ours)"] == _cell(deltas)
+
+    aucs = pd.read_csv(out / "cas_subsets_auc.csv", dtype=str, keep_default_na=False)
+    assert list(aucs["method"]) == list(paper["method"])
+    assert list(aucs.columns) == ["method", "n", *(f"{m} auc (ours)" for m in METRICS)]
+    aucs = aucs.set_index("method")
+    for metric in METRICS:
+        column = f"{metric} auc (ours)"
+        for method, label in LABELS.items():
+            assert aucs.loc[label, column] == _cell(ours[method][1][metric], 4)
+        deltas = _differences(ours["cas_cutmix"][1][metric], ours["cutmix"][1][metric])
+        assert aucs.loc["Δ CutMix", column] == _cell(deltas, 4)
+        assert aucs.loc["FMix", column] == "not run"
     assert rows.loc["FMix", "note"] == "not run: not selected (--methods)"
     assert rows.loc["Δ FMix", "n"] == "0"
     assert rows.loc["Δ FMix", "low (ours)"] == "not run"
@@ -91,7 +117,7 @@ def test_reproduce_cas_smoke_end_to_end(tmp_path, capsys, smoke_args):
     rows = table.set_index("method")
     assert rows.loc["CutMix", "all (paper)"] == "99.61"
     assert rows.loc["Δ SaliencyMix", "high (paper)"] == "3.68"
-    assert rows.loc["CutMix", "all (ours)"] == _cell(ours["cutmix"]["all"])
+    assert rows.loc["CutMix", "all (ours)"] == _cell(ours["cutmix"][0]["all"])
     assert rows.loc["CutMix", "note"].startswith("paper: DTD, ResNeXt50; ours: synthetic")
 
 
@@ -135,3 +161,15 @@ def test_run_accuracies_weights_the_subsets_by_size(tmp_path):
     row = reproduce_cas.run_accuracies(tmp_path)
     assert row["low"] == 100.0 and row["middle"] == 0.0 and math.isnan(row["high"])
     assert row["all"] == 75.0
+
+
+def test_run_aucs_reads_subsets_and_overall(tmp_path):
+    subsets = {
+        "low": {"n": 3, "accuracy": 1.0, "auc": 0.75},
+        "middle": {"n": 1, "accuracy": 0.0, "auc": None},
+        "high": {"n": 2, "accuracy": 0.5, "auc": 0.5},
+    }
+    (tmp_path / "results.json").write_text(json.dumps({"cas_subsets": subsets, "auc": 0.625}))
+    row = reproduce_cas.run_aucs(tmp_path)
+    assert row["low"] == 0.75 and math.isnan(row["middle"]) and row["high"] == 0.5
+    assert row["all"] == 0.625
