@@ -170,7 +170,7 @@ def run_jobs(
     """
     from semcov_train import MethodNotAvailableError, MissingWeightsError, train
     from semcov_train.methods import check_available
-    from semcov_train.trainer import DONE, run_directory
+    from semcov_train.trainer import finished_results, run_directory
 
     jobs = [
         (method, modality, fold, seed)
@@ -194,7 +194,7 @@ def run_jobs(
             report(f"{label}: not run: {error}")
             continue
         run_dir = run_directory(config)
-        if (run_dir / DONE).is_file():
+        if finished_results(config) is not None:  # a finished run with other settings raises
             report(f"{label}: finished earlier ({run_dir})")
             continue
         resuming = (run_dir / "checkpoints" / "last.pt").is_file()

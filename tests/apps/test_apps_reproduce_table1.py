@@ -57,6 +57,12 @@ def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys, smoke_args):
     assert (interrupted / "DONE").is_file()
     assert pd.read_csv(out / "table1.csv", dtype=str, keep_default_na=False).equals(table)
 
+    # the same run directories under another preset: refused before any training, never reused
+    assert reproduce_table1.main([*argv, "--preset", "quick"]) == 2
+    third = capsys.readouterr()
+    assert "trained with other settings" in third.err and "preset: 'smoke' -> 'quick'" in third.err
+    assert "training" not in third.err.replace("trained with", "")
+
 
 def test_reproduce_table1_rejects_unknown_methods(capsys):
     with pytest.raises(SystemExit) as error:

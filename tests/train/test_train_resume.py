@@ -125,6 +125,14 @@ def test_finished_run_is_returned_on_resume_and_guarded_otherwise(smoke):
     assert (first.run_dir / "results.json").stat().st_mtime_ns == stamp
     with pytest.raises(ValueError, match="already holds a finished run; pass --resume"):
         train(config)
+    # the run directory's path does not hold the settings: a finished run trained with others
+    # (another preset, another lr) is never returned as if it were this one
+    assert trainer_module.finished_results(config) == first.results
+    other = config.replace(lr=3e-3, num_threads=2)
+    with pytest.raises(ValueError, match=r"other settings \(lr: 0\.001 -> 0\.003\)"):
+        train(other, resume=True)
+    with pytest.raises(ValueError, match=r"lr: 0\.001 -> 0\.003"):
+        trainer_module.finished_results(other)
 
 
 def test_resume_with_other_settings_names_the_field(smoke, monkeypatch):

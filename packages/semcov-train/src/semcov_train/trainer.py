@@ -57,7 +57,14 @@ from .evaluate import (
 )
 from .methods import Method, check_available, resolve_backbone, resolve_weights
 
-__all__ = ["RunResult", "TrainStep", "run_directory", "train"]
+__all__ = [
+    "RunResult",
+    "TrainStep",
+    "changed_settings",
+    "finished_results",
+    "run_directory",
+    "train",
+]
 
 logger = logging.getLogger("semcov_train")
 
@@ -67,8 +74,52 @@ DONE = "DONE"
 SCG_TABLE = "scg.csv"
 #: Fields that may differ between a run and its resumption (where files live, how it is shown).
 RUNTIME_FIELDS = frozenset(
-    {"progress", "num_workers", "tensorboard", "cache_dir", "data_root", "device", "num_threads"}
+    {
+        "progress",
+        "num_workers",
+        "tensorboard",
+        "cache_dir",
+        "data_root",
+        "device",
+        "num_threads",
+        "out",
+    }
 )
+
+
+def changed_settings(stored: dict, config: TrainConfig) -> list[str]:
+    """``"field: stored -> current"`` for every setting of `config` that differs from the
+    `stored` settings of a run (``config.json``'s ``config``), :data:`RUNTIME_FIELDS` aside."""
+    current = config.to_dict()
+    return [
+        f"{k}: {stored.get(k)!r} -> {current[k]!r}"
+        for k in current
+        if k not in RUNTIME_FIELDS and stored.get(k) != current[k]
+    ]
+
+
+def finished_results(config: TrainConfig) -> dict | None:
+    """``results.json`` of the finished run `config` names, or None when it is not finished.
+
+    The run directory's path holds the run's identity only (experiment, method, dataset,
+    modality, fold, seed), not its settings, so a finished run is returned only when it was
+    trained with the same settings (preset, learning rate, ...).
+
+    Raises:
+        ValueError: the finished run was trained with other settings (each one named).
+    """
+    run_dir = run_directory(config)
+    if not (run_dir / DONE).is_file():
+        return None
+    stored = json.loads((run_dir / "config.json").read_text()).get("config", {})
+    changed = changed_settings(stored, config)
+    if changed:
+        raise ValueError(
+            f"{str(run_dir)!r} holds a finished run trained with other settings ("
+            + "; ".join(changed)
+            + "); use another --out / --runs or --experiment, or delete that directory"
+        )
+    return json.loads((run_dir / "results.json").read_text())
 
 
 @dataclass(frozen=True)
@@ -290,7 +341,7 @@ class _Trainer:
                     f"out: {str(self.run_dir)!r} already holds a finished run; pass --resume to "
                     "return it, or choose another --out / --experiment"
                 )
-            return json.loads((self.run_dir / "results.json").read_text())
+            return finished_results(self.config)
         if last.is_file() and not self.resume:
             raise ValueError(
                 f"out: {str(self.run_dir)!r} holds an unfinished run; pass --resume to continue "
@@ -472,13 +523,7 @@ class _Trainer:
     def _restore(self, checkpoint: dict) -> dict:
         if checkpoint.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"checkpoint format {checkpoint.get('format')!r} is not supported")
-        stored = checkpoint["config"]
-        current = self.config.to_dict()
-        changed = [
-            f"{k}: {stored.get(k)!r} -> {current[k]!r}"
-            for k in current
-            if k not in RUNTIME_FIELDS and stored.get(k) != current[k]
-        ]
+        changed = changed_settings(checkpoint["config"], self.config)
         if changed:
             raise ValueError(
                 "the run being resumed was started with other settings ("
