@@ -222,9 +222,14 @@ def run_variants(
     return not_run
 
 
-def select_runs(args: argparse.Namespace, experiment: str) -> pd.DataFrame:
-    """Finished runs of `experiment` matching the command line (dataset, methods, folds, seeds)."""
+def select_runs(
+    args: argparse.Namespace, experiment: str, modalities: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Finished runs of `experiment` matching the command line (dataset, methods, folds, seeds)
+    and, when given, `modalities`."""
     runs = collect(args.runs)
+    if modalities is not None:
+        runs = runs[runs["modality"].isin(modalities)]
     return runs[
         (runs["experiment"] == experiment)
         & (runs["dataset"] == args.dataset)

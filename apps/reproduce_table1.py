@@ -60,13 +60,14 @@ def method_table(
     paper: str,
     metrics: Sequence[str],
     by_modality: bool,
+    modalities: Sequence[str] | None = None,
 ):
     """The side-by-side table of a table whose rows are models (Tables 1, 2, 7): the selected
-    finished runs of `experiment` beside the paper CSV `paper`, one row per model (and
-    modality when `by_modality`)."""
+    finished runs of `experiment` (of `modalities`, when given) beside the paper CSV `paper`,
+    one row per model (and modality when `by_modality`)."""
     keys = ["method", "modality"] if by_modality else ["method"]
     return side_by_side(
-        summarize(select_runs(args, experiment), metrics, keys=keys),
+        summarize(select_runs(args, experiment, modalities), metrics, keys=keys),
         paper_table(paper),
         paper_keys=["model", "modality"] if by_modality else ["model"],
         summary_keys=keys,

@@ -20,6 +20,8 @@ import pandas as pd
 from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
 from collect_results import paper_table, side_by_side, summarize
 from reproduce_table1 import MODALITIES, TABLE1_METHODS, not_run_reasons
+from reproduce_table2 import MODALITY
+from reproduce_table2 import experiment as table2_experiment
 
 __all__ = ["FAIRNESS_METRICS", "main", "table3"]
 
@@ -34,6 +36,7 @@ def _parts(args: argparse.Namespace) -> tuple[argparse.Namespace, argparse.Names
     isic = argparse.Namespace(**vars(args))
     isic.data_root = args.isic_root
     isic.dataset = "isic_dicm17k" if args.isic_root is not None else "synthetic"
+    isic.modality = MODALITY[isic.dataset]
     return milk, isic
 
 
@@ -43,7 +46,11 @@ def table3(milk: argparse.Namespace, isic: argparse.Namespace, not_run: dict[str
         select_runs(milk, "table1"), FAIRNESS_METRICS, keys=("method", "modality")
     )
     milk_summary["table_dataset"] = "milk10k-" + milk_summary["modality"].astype(str)
-    isic_summary = summarize(select_runs(isic, "table2"), FAIRNESS_METRICS, keys=("method",))
+    synthetic = isic.dataset == "synthetic"  # then Table 1's dermoscopic runs stand in
+    isic_runs = select_runs(
+        isic, table2_experiment(isic.dataset), [isic.modality] if synthetic else None
+    )
+    isic_summary = summarize(isic_runs, FAIRNESS_METRICS, keys=("method",))
     isic_summary["table_dataset"] = "isic-dicm-17k"
     return side_by_side(
         pd.concat([milk_summary, isic_summary], ignore_index=True),
@@ -68,11 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("use --milk10k-root and --isic-root (Table 3 spans two datasets)")
     milk, isic = _parts(args)
     milk.descriptors_csv = None
-    isic_modality = "dermoscopic" if isic.dataset == "synthetic" else "auto"
 
     def train() -> dict[str, str]:
         not_run = run_jobs(milk, "table1", MODALITIES)
-        not_run.update(run_jobs(isic, "table2", (isic_modality,)))
+        not_run.update(run_jobs(isic, table2_experiment(isic.dataset), (isic.modality,)))
         return not_run
 
     return run_app(
