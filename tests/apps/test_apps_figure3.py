@@ -82,7 +82,7 @@ def test_figure3_smoke_end_to_end(tmp_path, capsys, smoke_args):
 
     # Reusing these runs for another epoch count is refused.
     assert figure3.main(["--epochs", "3", "--seeds", "0", "1", *smoke_args]) == 2
-    assert "was trained for 2 epochs" in capsys.readouterr().err
+    assert "trained with other settings (epochs: 2 -> 3)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
