@@ -23,20 +23,24 @@ The trainer writes these files through :mod:`semcov_train.checkpoint`'s atomic w
 Public names: the file-name constants (:data:`CONFIG_FILE`, :data:`HISTORY_FILE`,
 :data:`RESULTS_FILE`, :data:`SCG_FILE`, :data:`PREDICTIONS_FILE`, :data:`DONE_FILE`,
 :data:`CHECKPOINT_DIR`, :data:`LAST_CHECKPOINT`, :data:`BEST_CHECKPOINT`,
-:data:`TENSORBOARD_DIR`), :data:`IDENTITY_FIELDS`, :data:`RUNTIME_FIELDS`,
+:data:`TENSORBOARD_DIR`, :data:`LOCK_FILE`), :data:`IDENTITY_FIELDS`, :data:`RUNTIME_FIELDS`,
 :func:`settings_overrides`, :func:`settings_name`, :func:`run_directory`, :func:`is_finished`,
-:func:`changed_settings`, :func:`finished_results`, :func:`find_run_dirs`, :func:`provenance`,
+:func:`changed_settings`, :func:`finished_results`, :func:`find_run_dirs`, :func:`run_lock`,
+:class:`RunLockedError`, :func:`provenance`,
 :class:`StoredConfig`, :func:`read_config`, :func:`read_results`, :func:`read_history`,
 :func:`read_history_rows`, :func:`read_scg`, :func:`read_predictions`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
+import os
 import platform
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -55,11 +59,13 @@ __all__ = [
     "HISTORY_FILE",
     "IDENTITY_FIELDS",
     "LAST_CHECKPOINT",
+    "LOCK_FILE",
     "PREDICTIONS_FILE",
     "RESULTS_FILE",
     "RUNTIME_FIELDS",
     "SCG_FILE",
     "TENSORBOARD_DIR",
+    "RunLockedError",
     "StoredConfig",
     "changed_settings",
     "find_run_dirs",
@@ -73,6 +79,7 @@ __all__ = [
     "read_results",
     "read_scg",
     "run_directory",
+    "run_lock",
     "settings_name",
     "settings_overrides",
 ]
@@ -97,6 +104,8 @@ LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 #: TensorBoard event files, when tensorboard is installed.
 TENSORBOARD_DIR = "tensorboard"
+#: Locked (``flock``) by the process training the run; holds its process id.
+LOCK_FILE = ".lock"
 
 #: Fields that name the run directory's levels (``modality`` after ``auto`` is resolved).
 IDENTITY_FIELDS = ("experiment", "method", "dataset", "modality", "preset", "fold", "seed")
@@ -215,6 +224,54 @@ def find_run_dirs(root: str | Path) -> list[Path]:
     return sorted(
         path.parent for path in root.rglob(CONFIG_FILE) if path.parent.name != CHECKPOINT_DIR
     )
+
+
+class RunLockedError(ValueError):
+    """Another live process is training this run directory (see :func:`run_lock`)."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | Path, *, enabled: bool = True) -> Iterator[Path]:
+    """Hold an exclusive lock on `run_dir` (creating it) while the block runs.
+
+    The lock is an ``flock`` on ``<run_dir>/.lock``, released when the block ends or the
+    process dies (``kill -9`` included), so a crashed run never leaves a stale lock. Two
+    launchers that pick the same run (N local workers, ``--shard`` on N machines sharing a
+    folder) cannot both train it: the second gets :class:`RunLockedError` and can skip the run.
+    On platforms without ``fcntl`` (Windows) the block runs unlocked. `enabled=False` (the
+    non-zero ranks of a DDP run, whose rank 0 holds the lock) makes it a no-op.
+
+    Raises:
+        RunLockedError: another process holds the lock (its process id is named).
+    """
+    run_dir = Path(run_dir)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        fcntl = None
+    if not enabled or fcntl is None:
+        yield run_dir
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_FILE
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunLockedError(
+                f"{str(run_dir)!r} is being trained by another process (pid {holder}); wait "
+                "for it or stop it"
+            ) from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield run_dir
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 # ---------------------------------------------------------------------- provenance

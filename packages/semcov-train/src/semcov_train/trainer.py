@@ -68,6 +68,7 @@ from .rundir import (
     provenance,
     read_history_rows,
     run_directory,
+    run_lock,
 )
 
 __all__ = [
@@ -110,6 +111,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
         ValueError: unknown method/dataset (with a did-you-mean), missing data root, a batch
             larger than the training split, a run directory that already holds a run (without
             ``resume``), or a resumed run whose settings differ.
+        RunLockedError: another process is training the same run directory (a ValueError).
         MissingWeightsError: CLIP / MONET weights are not on this machine.
         MethodNotAvailableError: a CAS method before semcov_data provides batch mixing.
     """
@@ -120,7 +122,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
     try:
         if config.num_threads > 0:
             torch.set_num_threads(config.num_threads)
-        return _Trainer(config, method, context, resume).run()
+        with run_lock(run_directory(config), enabled=context.is_main):
+            return _Trainer(config, method, context, resume).run()
     finally:
         torch.set_num_threads(threads)
         teardown_distributed(context)
