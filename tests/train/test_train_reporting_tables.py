@@ -192,3 +192,27 @@ def test_command_line_errors_are_one_line(root, tmp_path, capsys, argv, message)
     assert status == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_difference_sentence_says_what_the_interval_shows():
+    from semcov_train.reporting import difference_sentence
+
+    record = {"treatment": "semcovnet", "control": "erm", "n": 3, "unmatched": ""}
+    covers = record | {"cdi": -0.05, "cdi_h": 0.08, "cdi_n": 3}
+    text = difference_sentence(
+        covers, "cdi", treatment="SemCovNet", control="ENet-B0", name="CDI", paper=-0.5594
+    )
+    assert text == (
+        "SemCovNet − ENet-B0, CDI: -0.0500 ± 0.0800 over 3 matched (fold, seed) pairs "
+        "(95 % t-interval); the interval covers 0, so these runs show no difference; "
+        "the paper reports -0.5594 (same sign)."
+    )
+    excludes = record | {"auc": 0.04, "auc_h": 0.01, "auc_n": 3, "unmatched": "erm only: x"}
+    text = difference_sentence(excludes, "auc", paper=-0.0065)
+    assert "the interval excludes 0: semcovnet is higher" in text
+    assert "(opposite sign: ours and the paper's disagree)" in text
+    assert text.endswith("; not paired: erm only: x.")
+    single = record | {"auc": 0.04, "auc_h": math.nan, "auc_n": 1}
+    assert "from one matched pair (no interval" in difference_sentence(single, "auc")
+    none = record | {"n": 0, "auc": math.nan, "auc_h": math.nan, "auc_n": 0}
+    assert "no matched (fold, seed) pair" in difference_sentence(none, "auc")

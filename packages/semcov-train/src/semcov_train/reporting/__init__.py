@@ -21,7 +21,8 @@ Public names: :func:`read_runs`, :data:`IDENTITY_COLUMNS`, :data:`INFO_COLUMNS`,
 :func:`paired_differences`, :data:`GROUP_KEYS`, :data:`PAIR_KEYS`, :data:`MATCH_KEYS`
 (intervals); :func:`format_cell`, :func:`summary_table`, :func:`differences_table`,
 :func:`paper_table`, :func:`side_by_side`, :func:`difference_row`, :func:`format_table`,
-:func:`write_tables`, :data:`DIGITS` (tables); :func:`main` (the command line).
+:func:`write_tables`, :data:`DIGITS` (tables); :func:`difference_sentence` (a paired
+difference in words, for table notes); :func:`main` (the command line).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .intervals import (
     summarize,
     t_interval,
 )
+from .notes import difference_sentence
 from .tables import (
     DIGITS,
     difference_row,
@@ -59,6 +61,7 @@ __all__ = [
     "PAIR_KEYS",
     "Interval",
     "difference_row",
+    "difference_sentence",
     "differences_table",
     "format_cell",
     "format_table",
