@@ -78,7 +78,7 @@ def test_read_runs_one_typed_row_per_finished_run(runs_root):
     assert len(runs) == len(AUC) + 1
     assert runs.attrs["unfinished"] == [str(unfinished)]
     assert list(runs.columns[: len(IDENTITY_COLUMNS)]) == list(IDENTITY_COLUMNS)
-    assert str(runs["fold"].dtype) == "Int64" and str(runs["method"].dtype) == "string"
+    assert str(runs["fold"].dtype) == "Int64" and pd.api.types.is_string_dtype(runs["method"])
     assert set(runs["preset"]) == {"smoke"} and set(runs["experiment"]) == {"exp"}
     # fold and seed override the smoke preset's defaults only by identity: no hash
     assert set(runs["settings"]) == {"smoke"}

@@ -32,7 +32,6 @@ INFO_COLUMNS = ("table_row", "backbone", "run_dir")
 #: The headline test metrics summarised when none are named: Table 1's, Table 3's, S@95 on the
 #: tail SCGs and the descriptor-grounding pair.
 DEFAULT_METRICS = (*PERFORMANCE_KEYS, *FAIRNESS_KEYS, "s95_tail", "align_cos", "recall_at_1")
-_TEXT = ("experiment", "method", "dataset", "modality", "preset", "settings", *INFO_COLUMNS)
 #: results.json keys that repeat the identity (read from config.json instead).
 _REPEATED = ("method", "table_row", "dataset", "modality", "fold", "seed")
 
@@ -56,7 +55,7 @@ def _run_row(run_dir: Path) -> dict[str, Any]:
     if not isinstance(results, dict):
         raise ValueError(f"{str(run_dir / RESULTS_FILE)!r} does not hold a JSON object")
     row: dict[str, Any] = {
-        "experiment": settings.get("experiment"),
+        "experiment": settings.get("experiment", "default"),
         "method": settings.get("method", results.get("method")),
         "dataset": settings.get("dataset", results.get("dataset")),
         "modality": resolved.get("modality", results.get("modality")),
@@ -82,14 +81,13 @@ def _is_number(value: Any) -> bool:
 
 
 def _typed(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Identity as text and nullable ints; a result column of numbers (and nulls) as float64,
-    any other result column as objects."""
+    """Identity as text (pandas' default string dtype, so a missing value compares unequal
+    rather than as NA) and nullable ints; a result column of numbers (and nulls) as float64,
+    any other result column as pandas infers it."""
     columns = [*IDENTITY_COLUMNS, *INFO_COLUMNS]
     for row in rows:
         columns += [k for k in row if k not in columns]
     frame = pd.DataFrame(rows, columns=columns)
-    for name in _TEXT:
-        frame[name] = frame[name].astype("string")
     for name in ("fold", "seed"):
         frame[name] = pd.array(
             [
@@ -114,10 +112,10 @@ def read_runs(
 ) -> pd.DataFrame:
     """One row per finished run: identity, info and every result of its ``results.json``.
 
-    Columns: :data:`IDENTITY_COLUMNS` (``fold`` and ``seed`` as ``Int64``, the others as
-    ``string``), :data:`INFO_COLUMNS`, then the results flattened with dotted names
-    (``intervals.auc.0``, ``cas_subsets.low.accuracy``), float64 where every value is a number
-    or null (null, an undefined metric, is NaN), objects otherwise (``conventions.*``).
+    Columns: :data:`IDENTITY_COLUMNS` (``fold`` and ``seed`` as ``Int64``, the others as text),
+    :data:`INFO_COLUMNS`, then the results flattened with dotted names (``intervals.auc.0``,
+    ``cas_subsets.low.accuracy``), float64 where every value is a number, a bool or null (null,
+    an undefined metric, is NaN; a bool is 0 / 1), text otherwise (``conventions.*``).
 
     A run is finished when its ``DONE`` marker exists. Started but unfinished runs are not
     rows: their directories are listed in ``frame.attrs["unfinished"]``, so nothing is dropped
