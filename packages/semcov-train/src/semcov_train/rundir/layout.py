@@ -10,6 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, runs are not locked
+    fcntl = None  # type: ignore[assignment]
+
 from ..config import PRESETS, TrainConfig
 from ..data import resolve_modality
 from .names import (
@@ -156,10 +161,6 @@ def run_lock(run_dir: str | Path, *, enabled: bool = True) -> Iterator[Path]:
         RunLockedError: another process holds the lock (its process id is named).
     """
     run_dir = Path(run_dir)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock
-        fcntl = None
     if not enabled or fcntl is None:
         yield run_dir
         return
