@@ -73,7 +73,7 @@ DERM_SITES = ("back", "face", "lower extremity", "trunk", "upper extremity")
 DERM_DESCRIPTORS = ("pigment_network", "vessels", "hair")
 
 
-def _write_derm_csv(folder: Path, *, n_lesions: int = 40, seed: int = 0) -> Path:
+def _write_derm_csv(folder: Path, *, n_lesions: int = 70, seed: int = 0) -> Path:
     """A dermatology CSV with real JPEG files beside it.
 
     ``metadata.csv`` has ``image_id, lesion_id, dx`` (seven classes), ``age``, ``sex``,
@@ -141,7 +141,7 @@ def derm_csv(tmp_path) -> Path:
 
 @pytest.fixture
 def write_derm():
-    """``write_derm(folder, n_lesions=40, seed=0)``: :func:`_write_derm_csv`."""
+    """``write_derm(folder, n_lesions=70, seed=0)``: :func:`_write_derm_csv`."""
     return _write_derm_csv
 
 
