@@ -127,10 +127,28 @@ def load_csv_table(
         name=path.stem,
     )
     if split:
-        from semcov_data._validation import require_columns
-
-        require_columns(table.frame, split, path.name)
+        if split[0] not in table.frame.columns:
+            raise ValueError(
+                f"{path.name}: missing column(s) {split} (split_column); columns found: "
+                f"{[c for c in pd.read_csv(path, nrows=0).columns]}"
+            )
+        _split_values(table, split[0])  # before any image is decoded
     return table
+
+
+def _split_values(table, column: str) -> pd.Series:
+    """``train`` / ``val`` / ``test`` per row of ``column``; ValueError naming bad rows."""
+    values = table.frame[column]
+    parts = values.astype(str).str.strip().str.lower().map(SPLIT_NAMES)
+    bad = parts.isna() | values.isna()
+    if bad.any():
+        rows = table.frame.loc[bad, "sample_id"].head(5).tolist()
+        found = sorted(set(values[bad].astype(str)))[:5]
+        raise ValueError(
+            f"split_column: column {column!r} must hold train / val / test, got {found} "
+            f"(rows {rows})"
+        )
+    return parts
 
 
 def user_split(table, config: TrainConfig) -> tuple[np.ndarray, object]:
@@ -146,17 +164,7 @@ def user_split(table, config: TrainConfig) -> tuple[np.ndarray, object]:
     from semcov_data import audit_leakage
 
     column = str(config.split_column)
-    values = table.frame[column]
-    text = values.astype(str).str.strip().str.lower()
-    parts = text.map(SPLIT_NAMES)
-    bad = parts.isna() | values.isna()
-    if bad.any():
-        rows = table.frame.loc[bad, "sample_id"].head(5).tolist()
-        found = sorted(set(values[bad].astype(str)))[:5]
-        raise ValueError(
-            f"split_column: column {column!r} must hold train / val / test, got {found} "
-            f"(rows {rows})"
-        )
+    parts = _split_values(table, column)
     groups = csv_columns(config.group_columns)
     if groups:
         audit = audit_leakage(

@@ -399,6 +399,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     atomic_write_bytes(out, csv_bytes)
     atomic_write_json(report_path, output.report)
     auc = (output.report.get("performance") or {}).get("auc")
-    shown = f"; test auc {auc:.4f}" if isinstance(auc, float) else ""
+    shown = f"; auc {auc:.4f}" if isinstance(auc, float) else ""
     print(f"{out}: {len(output.predictions)} image(s); report {report_path}{shown}")
     return 0
