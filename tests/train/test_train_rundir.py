@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 
 import numpy as np
 import pandas as pd
@@ -17,11 +16,9 @@ from semcov_train.rundir import (
     CONFIG_FILE,
     DONE_FILE,
     HISTORY_FILE,
-    LOCK_FILE,
     PREDICTIONS_FILE,
     RESULTS_FILE,
     SCG_FILE,
-    RunLockedError,
     changed_settings,
     find_run_dirs,
     finished_results,
@@ -33,7 +30,6 @@ from semcov_train.rundir import (
     read_predictions,
     read_results,
     read_scg,
-    run_lock,
     settings_name,
     settings_overrides,
 )
@@ -207,33 +203,3 @@ def test_find_run_dirs_skips_checkpoint_folders(tmp_path):
         (tmp_path / name).mkdir(parents=True)
         (tmp_path / name / CONFIG_FILE).write_text("{}")
     assert find_run_dirs(tmp_path) == [tmp_path / "a/fold0-seed0", tmp_path / "b/fold0-seed1"]
-
-
-def test_run_lock_is_exclusive_across_processes_and_released(tmp_path):
-    import subprocess
-    import sys
-
-    run_dir = tmp_path / "run"
-    holder = (
-        "import sys, time\n"
-        "from semcov_train.rundir import run_lock\n"
-        "with run_lock(sys.argv[1]):\n"
-        "    print('locked', flush=True)\n"
-        "    time.sleep(60)\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-c", holder, str(run_dir)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout.readline().strip() == "locked"
-        locked_elsewhere = rf"another process \(pid {process.pid}\)"
-        with pytest.raises(RunLockedError, match=locked_elsewhere), run_lock(run_dir):
-            pass
-        with run_lock(run_dir, enabled=False):  # the other ranks of a DDP run
-            pass
-    finally:
-        process.kill()  # the kernel releases an flock with its process
-        process.wait()
-    with run_lock(run_dir) as locked:
-        assert locked == run_dir and (run_dir / LOCK_FILE).read_text() == str(os.getpid())
-    assert find_run_dirs(tmp_path) == []  # a lock alone is no run

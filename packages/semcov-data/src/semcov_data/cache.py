@@ -19,7 +19,7 @@ from semcov_data.report import logger
 __all__ = ["CACHE_FORMAT", "ImageCache", "build_image_cache"]
 
 #: Bumped whenever the cache content for the same files would differ; old caches are rebuilt.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def _signature(paths: Sequence[str]) -> list[list[object]]:

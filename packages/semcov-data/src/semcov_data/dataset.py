@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypedDict
 
 import numpy as np
@@ -13,15 +12,12 @@ from torch.utils.data import Dataset
 
 from semcov_data._validation import check_choice
 from semcov_data.cache import ImageCache
-from semcov_data.images import check_image, read_image
+from semcov_data.image_check import BAD_IMAGE_POLICIES, drop_bad_images
+from semcov_data.images import read_image
 from semcov_data.report import LoadReport
 from semcov_data.table import SampleTable
 
 __all__ = ["BAD_IMAGE_POLICIES", "Sample", "SemCovDataset"]
-
-#: What to do with images that are missing or do not decode: ``"exclude"`` or ``"raise"``.
-BAD_IMAGE_POLICIES = ("exclude", "raise")
-_SHOW = 10
 
 
 class Sample(TypedDict):
@@ -84,66 +80,22 @@ class SemCovDataset(Dataset):
             raise TypeError(f"cache must be an ImageCache, got {type(cache).__name__}")
         self.transform = transform
         self.cache = cache
-        columns = [table.frame[c].tolist() for c in table.image_columns]
-        files = [[os.path.abspath(table.root / rel) for rel in col] for col in columns]
-        problems = self._find_bad(files, cache, check_images, num_workers)
-        report = table.report
-        if problems:
-            bad = sorted(problems)
-            listed = [f"{files[c][i]}: {problems[i]}" for i in bad for c in range(len(files))][
-                :_SHOW
-            ]
-            if on_bad_image == "raise":
-                raise ValueError(f"{table.name}: {len(bad)} sample(s) with a bad image: {listed}")
-            ids = table.frame["sample_id"].iloc[bad]
-            reasons = [
-                "missing image" if problems[i] == "missing" else "corrupt image" for i in bad
-            ]
-            for reason in sorted(set(reasons)):
-                picked = [j for j, r in enumerate(reasons) if r == reason]
-                report = report.exclude(
-                    ids.iloc[picked], reason, [problems[bad[j]] for j in picked]
-                )
-            keep = np.ones(len(table), dtype=bool)
-            keep[bad] = False
-            table = table.subset(keep)
-            files = [[f for f, k in zip(col, keep, strict=True) if k] for col in files]
-            report.log()
+        if cache is not None or check_images:
+            table = drop_bad_images(
+                table, cache=cache, on_bad_image=on_bad_image, num_workers=num_workers
+            )
+        files = [
+            [os.path.abspath(table.root / rel) for rel in table.frame[c]]
+            for c in table.image_columns
+        ]
         self.table = table
-        self.report: LoadReport = report
+        self.report: LoadReport = table.report
         self._files = files
         self._descriptors = torch.tensor(table.descriptors)
         self._labels = torch.tensor(table.labels)
         self._subgroups = torch.tensor(table.subgroup_codes)
         self._ids = [str(i) for i in table.sample_ids]
         self._rows = [[cache.row(f) for f in col] for col in files] if cache is not None else None
-
-    @staticmethod
-    def _find_bad(
-        files: list[list[str]], cache: ImageCache | None, check: bool, workers: int | None
-    ) -> dict[int, str]:
-        n = len(files[0]) if files else 0
-        problems: dict[int, str] = {}
-        if cache is not None:
-            absent = [f for col in files for f in col if f not in cache.rows]
-            if absent:
-                raise ValueError(
-                    f"cache: {len(absent)} image(s) of the table are not in the cache "
-                    f"(e.g. {absent[:3]}); build it from table.image_paths()"
-                )
-            for col in files:
-                for i, f in enumerate(col):
-                    if f in cache.failed:
-                        problems.setdefault(i, cache.failed[f])
-            return problems
-        if not check:
-            return problems
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            for col in files:
-                for i, reason in enumerate(pool.map(check_image, col)):
-                    if reason is not None and i < n:
-                        problems.setdefault(i, reason)
-        return problems
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["FITS", "ImageDecodeError", "check_image", "load_fixed_size", "read_image"]
+__all__ = ["FITS", "ImageDecodeError", "check_image", "load_fixed_size", "read_image", "to_rgb"]
 
 #: How an image becomes size × size: ``"crop"`` (shorter side to size, centre crop) or ``"pad"``
 #: (longer side to size, centred on black).
@@ -22,16 +22,37 @@ _DECODE_ERRORS = (
 )
 
 
+#: Modes holding more than 8 bits per sample; they are scaled to 0..255, not clipped.
+_WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+
+
 class ImageDecodeError(ValueError):
     """An image file could not be read or decoded; the message names the file."""
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """An 8-bit RGB copy of any PIL image, upright (EXIF orientation applied).
+
+    CMYK, grayscale (``L``, ``LA``, ``1``), palette (``P``, with or without transparency) and
+    RGBA are converted by PIL; 16-bit grayscale (``I;16``, and ``I`` as PIL opens 16-bit PNGs)
+    is scaled by 255/65535, since PIL's own conversion clips everything above 255 to white.
+    Transparent pixels keep their colour (the alpha channel is dropped, not composited).
+    """
+    image = ImageOps.exif_transpose(image)
+    if image.mode in _WIDE_MODES:
+        values = np.asarray(image, dtype=np.float64)
+        scaled = np.clip(np.rint(values * (255.0 / _WIDE_MODES[image.mode])), 0, 255)
+        return Image.fromarray(scaled.astype(np.uint8)).convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def read_image(path: str | Path) -> torch.Tensor:
     """Decode an image file to a uint8 tensor of shape (3, H, W) (RGB, EXIF orientation applied)."""
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image.convert("RGB"))
-            array = np.asarray(image, dtype=np.uint8)
+            array = np.asarray(to_rgb(image), dtype=np.uint8)
     except _DECODE_ERRORS as error:
         raise ImageDecodeError(f"cannot decode image {path}: {error}") from error
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
@@ -70,7 +91,7 @@ def load_fixed_size(path: str | Path, size: int, fit: str = "crop") -> np.ndarra
         with Image.open(path) as image:
             # JPEG draft decoding scales in the DCT domain, never below the requested size.
             image.draft("RGB", (size, size))
-            image = ImageOps.exif_transpose(image.convert("RGB"))
+            image = to_rgb(image)
             width, height = image.size
             scale = size / (min(width, height) if fit == "crop" else max(width, height))
             new = (max(1, round(width * scale)), max(1, round(height * scale)))

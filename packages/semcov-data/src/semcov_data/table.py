@@ -140,8 +140,14 @@ def assemble_table(
     missing = np.zeros(len(frame), dtype=bool)
     details = [""] * len(frame)
     for column in image_columns:
+        source = (path_sources or {}).get(column, column)
         for i, rel in enumerate(frame[column].tolist()):
-            path = resolve_inside(root, rel, (path_sources or {}).get(column, column))
+            try:
+                path = resolve_inside(root, rel, source)
+            except ValueError as error:
+                # Row numbers count data rows from 1 (the header is not a row).
+                sample = frame["sample_id"].iloc[i] if "sample_id" in frame else None
+                raise ValueError(f"{name}: row {i + 1} (id {sample!r}): {error}") from error
             if missing_images != "ignore" and not os.path.isfile(path):
                 missing[i] = True
                 details[i] = str(rel)
@@ -158,7 +164,7 @@ def assemble_table(
             )
         report = report.exclude(frame.loc[missing, "sample_id"], "missing image", listed)
         frame = frame.loc[~missing].reset_index(drop=True)
-    frame["class_name"] = [classes[i] for i in frame["label"]]
+    frame["class_name"] = [classes[i] if i >= 0 else "" for i in frame["label"]]
     table = SampleTable(
         name,
         frame,

@@ -106,9 +106,20 @@ def config_from_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, bo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m semcov_train`` and ``semcov-train``; returns the exit code."""
+    """Entry point of ``python -m semcov_train`` and ``semcov-train``; returns the exit code.
+
+    ``semcov-train predict ...`` applies a trained run to new images (:mod:`semcov_train.predict`);
+    anything else trains. Exit codes: 0 done, 2 bad input (one line on stderr), 75 stopped on
+    SIGTERM with a checkpoint (:data:`~semcov_train.preemption.PREEMPTED_EXIT_CODE`).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["predict"]:
+        from .predict import main as predict_main
+
+        return predict_main(args[1:])
     from .methods import METHODS, MethodNotAvailableError, check_available
     from .models import MissingWeightsError
+    from .preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
     from .trainer import train
 
     rank = int(os.environ.get("RANK", "0"))
@@ -116,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if rank == 0 else logging.WARNING, format="%(name)s: %(message)s"
     )
     try:
-        config, resume = config_from_args(argv)
+        config, resume = config_from_args(args)
         from ._registry import lookup
         from .data import DATASETS
 
@@ -124,8 +135,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         lookup(DATASETS, config.dataset, "dataset")
         check_available(config)
         result = train(config, resume=resume)
-    except (ValueError, TypeError, MissingWeightsError, MethodNotAvailableError) as error:
-        print(f"semcov-train: error: {error}", file=sys.stderr)
+    except TrainingPreempted as stopped:
+        print(f"semcov-train: {stopped}", file=sys.stderr)
+        return PREEMPTED_EXIT_CODE
+    except (
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        MissingWeightsError,
+        MethodNotAvailableError,
+    ) as error:
+        message = " ".join(str(error).split())  # one line, whatever the message holds
+        print(f"semcov-train: error: {message}", file=sys.stderr)
         return 2
     if rank == 0:
         metrics = ", ".join(

@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from semcov_data.image_check import BAD_IMAGE_POLICIES
+
 from ._registry import did_you_mean, lookup
 
 __all__ = [
@@ -84,6 +86,18 @@ class TrainConfig:
     synthetic_seed: int = 0
     descriptors_csv: str | None = None
     celeba_images: int = 5000
+    # --- your own data (--dataset csv); lists are comma-separated column names
+    csv_path: str | None = None
+    image_column: str = "image"
+    label_column: str = "label"
+    descriptor_columns: str = ""
+    subgroup_columns: str = ""
+    subgroup_bins: str = ""
+    group_columns: str = ""
+    id_column: str | None = None
+    positive_class: str | None = None
+    split_column: str | None = None
+    bad_images: str = "exclude"
     # --- model
     backbone: str = "auto"
     model_scale: str = "paper"
@@ -244,6 +258,7 @@ class TrainConfig:
             "semcov_feedback_mode": FEEDBACK_MODES,
             "semcov_map_norm": MAP_NORMS,
             "model_scale": MODEL_SCALES,
+            "bad_images": BAD_IMAGE_POLICIES,
         }
         for name, options in choices.items():
             value = getattr(self, name)

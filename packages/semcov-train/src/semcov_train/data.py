@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +14,7 @@ import torch
 from ._registry import lookup
 from .config import N_FOLDS, TrainConfig
 from .distributed import DistContext, barrier
+from .synthetic_data import prepare_synthetic
 
 __all__ = [
     "DATASETS",
@@ -34,9 +30,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("semcov_train")
-
-#: Version of the synthetic cache layout; bump it when the folder contents change meaning.
-_SYNTHETIC_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -91,10 +84,12 @@ def _load_celeba(config: TrainConfig, root: Path, modality: str, subgroup: str, 
     )
 
 
-def _load_synthetic(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
-    from semcov_data import load_milk10k
+def _load_csv(config: TrainConfig, root: Path | None, modality: str, subgroup: str, target: str):
+    from .csv_data import load_csv_table
 
-    return load_milk10k(root, modality=modality, target=target, subgroup=subgroup)
+    if root is not None and not root.is_dir():
+        raise ValueError(f"data_root: {str(root)!r} is not a directory (dataset 'csv')")
+    return load_csv_table(config, root)
 
 
 _MILK_SUBGROUPS = ("site", "skin_tone", "sex", "age")
@@ -107,7 +102,7 @@ DATASETS: dict[str, DatasetSpec] = {
         _MILK_SUBGROUPS,
         ("mel", "diagnosis"),
         False,
-        _load_synthetic,
+        _load_milk10k,
         "procedural MILK10k-layout benchmark with planted coverage imbalance (generated once)",
     ),
     "milk10k": DatasetSpec(
@@ -136,6 +131,15 @@ DATASETS: dict[str, DatasetSpec] = {
         True,
         _load_celeba,
         "CelebA curated 1:5 subset, Smiling, 7 binary attribute descriptors, Male subgroup",
+    ),
+    "csv": DatasetSpec(
+        "csv",
+        ("image",),
+        ("columns",),
+        ("label",),
+        False,
+        _load_csv,
+        "your own images and one CSV (--csv-path, --label-column, --descriptor-columns, ...)",
     ),
 }
 
@@ -182,104 +186,6 @@ def check_data_root(config: TrainConfig) -> None:
         raise ValueError(f"data_root: {str(root)!r} is not a directory (dataset {spec.name!r})")
 
 
-def _synthetic_config(config: TrainConfig):
-    from semcov_data.synthetic import SyntheticConfig
-
-    return SyntheticConfig(
-        n_lesions=config.synthetic_lesions,
-        image_size=config.synthetic_image_size,
-        imbalance=config.synthetic_imbalance,
-        positive_fraction=config.synthetic_positive_fraction,
-        seed=config.synthetic_seed,
-    )
-
-
-def _renderer_digest() -> str:
-    """Hash of the synthetic renderer's source: a changed renderer makes a new benchmark."""
-    from semcov_data import synthetic
-
-    return hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:16]
-
-
-def _synthetic_settings(config: TrainConfig) -> dict:
-    return {
-        "format": _SYNTHETIC_FORMAT,
-        "renderer": _renderer_digest(),
-        **asdict(_synthetic_config(config)),
-    }
-
-
-def _synthetic_key(settings: dict) -> str:
-    text = json.dumps(settings, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-_MARKER = ".semcov_synthetic.json"
-_METADATA = "MILK10k_Training_Metadata.csv"
-
-
-def _is_complete(folder: Path, settings: dict) -> bool:
-    marker = folder / _MARKER
-    if not marker.is_file() or not (folder / "MILK10k_Training_Input").is_dir():
-        return False
-    try:
-        stored = json.loads(marker.read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    return stored == settings
-
-
-def prepare_synthetic(config: TrainConfig, context: DistContext | None = None) -> Path:
-    """Generate the synthetic benchmark once and return its folder.
-
-    The folder is ``--data-root`` if given, else ``<cache>/synthetic/<key>``, the key hashing the
-    ``synthetic_*`` settings and the renderer's source (a changed renderer is a new benchmark).
-    A ``--data-root`` that already holds a benchmark in the MILK10k layout (for instance one
-    written by ``python -m semcov_data synth``) is used as it is.
-    It is rendered into a temporary sibling and renamed into place, so an interrupted or
-    concurrent generation never leaves a half-written benchmark that looks complete. Under DDP
-    rank 0 generates while the others wait.
-    """
-    from semcov_data.synthetic import write_synthetic
-
-    synthetic = _synthetic_config(config)
-    settings = _synthetic_settings(config)
-    if config.data_root is not None:
-        folder = Path(config.data_root).expanduser()
-    else:
-        folder = config.cache_path / "synthetic" / f"synthetic-{_synthetic_key(settings)}"
-    main = context is None or context.is_main
-    given = config.data_root is not None
-    if given and not _is_complete(folder, settings) and (folder / _METADATA).is_file():
-        # A benchmark the user generated (e.g. `python -m semcov_data synth`): used as it is.
-        logger.info("synthetic: using the benchmark in %s as it is (--synthetic-* ignored)", folder)
-    elif main and not _is_complete(folder, settings):
-        if folder.exists() and any(folder.iterdir()):
-            raise ValueError(
-                f"data_root: {str(folder)!r} is not empty and holds no synthetic benchmark "
-                "(no MILK10k_Training_Metadata.csv); give an empty or new folder"
-            )
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        try:
-            write_synthetic(staging, synthetic, workers=1 if synthetic.n_lesions < 512 else None)
-            # Written last: its presence (with these exact settings) marks a complete folder.
-            (staging / _MARKER).write_text(json.dumps(settings, sort_keys=True))
-            if folder.exists():
-                folder.rmdir()  # empty (checked above)
-            try:
-                os.replace(staging, folder)
-            except OSError:
-                if not _is_complete(folder, settings):  # a concurrent writer did not win either
-                    raise
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-    if context is not None:
-        barrier(context)
-    return folder
-
-
 def load_table(config: TrainConfig, context: DistContext | None = None):
     """The dataset's :class:`~semcov_data.SampleTable` for the run's modality, subgroup, target."""
     spec = lookup(DATASETS, config.dataset, "dataset")
@@ -291,6 +197,8 @@ def load_table(config: TrainConfig, context: DistContext | None = None):
     )
     if spec.name == "synthetic":
         root = prepare_synthetic(config, context)
+    elif config.data_root is None:
+        root = None
     else:
         root = Path(config.data_root).expanduser()  # type: ignore[arg-type]
     return spec.load(config, root, modality, subgroup, target)
@@ -390,8 +298,16 @@ def coverage_tensor(coverage_table: pd.DataFrame, classes, descriptors, subgroup
 
 def prepare_data(config: TrainConfig, context: DistContext | None = None) -> DataBundle:
     """Load, split (fold ``config.fold``), cache and wrap the dataset of a run."""
-    from semcov_data import SemCovDataset, build_image_cache, eval_transform, train_transform
+    from semcov_data import (
+        SemCovDataset,
+        build_image_cache,
+        drop_bad_images,
+        eval_transform,
+        train_transform,
+    )
     from semcov_metrics import scg_coverage
+
+    from .csv_data import split_parts
 
     table = load_table(config, context)
     if table.image_columns and len(table.image_columns) != 1:
@@ -400,7 +316,6 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
         )
     if len(table.descriptor_names) == 0:
         raise ValueError("the dataset has no descriptors; every method here needs them")
-    parts = fold_parts(table.labels, table.groups, config.fold, config.split_seed)
     cache = None
     if config.cache_images:
         folder = config.cache_path / "images"
@@ -411,6 +326,9 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
             barrier(context)
         if not main:
             cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
+    # Bad images leave before the split, so every part holds only samples that decode.
+    table = drop_bad_images(table, cache=cache, on_bad_image=config.bad_images)
+    parts, table = split_parts(table, config)
     size = config.image_size
     augment = train_transform(size) if config.augment else eval_transform(size)
     datasets = {}
@@ -422,7 +340,7 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
             subset,
             transform=augment if part == "train" else eval_transform(size),
             cache=cache,
-            check_images=cache is None,
+            check_images=False,
         )
     train_table = datasets["train"].table
     classes = tuple(table.classes)

@@ -52,6 +52,14 @@ from .evaluate import (
     validation_metrics,
 )
 from .methods import Method, check_available, resolve_backbone, resolve_weights
+from .preemption import (
+    PreemptionGuard,
+    TrainingPreempted,
+    check_progress,
+    epoch_progress,
+    stop_requested,
+)
+from .run_lock import lock_run_directory
 from .rundir import (
     BEST_CHECKPOINT,
     CHECKPOINT_DIR,
@@ -68,7 +76,6 @@ from .rundir import (
     provenance,
     read_history_rows,
     run_directory,
-    run_lock,
 )
 
 __all__ = [
@@ -111,7 +118,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
         ValueError: unknown method/dataset (with a did-you-mean), missing data root, a batch
             larger than the training split, a run directory that already holds a run (without
             ``resume``), or a resumed run whose settings differ.
-        RunLockedError: another process is training the same run directory (a ValueError).
+        RunDirectoryLocked: another process is training the same run directory (a ValueError).
         MissingWeightsError: CLIP / MONET weights are not on this machine.
         MethodNotAvailableError: a CAS method before semcov_data provides batch mixing.
     """
@@ -122,8 +129,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
     try:
         if config.num_threads > 0:
             torch.set_num_threads(config.num_threads)
-        with run_lock(run_directory(config), enabled=context.is_main):
-            return _Trainer(config, method, context, resume).run()
+        with lock_run_directory(run_directory(config), context), PreemptionGuard() as guard:
+            return _Trainer(config, method, context, resume, guard).run()
     finally:
         torch.set_num_threads(threads)
         teardown_distributed(context)
@@ -239,7 +246,10 @@ class _History:
 
 
 class _Trainer:
-    def __init__(self, config: TrainConfig, method: Method, context: DistContext, resume: bool):
+    def __init__(
+        self, config: TrainConfig, method: Method, context: DistContext, resume: bool, guard=None
+    ):
+        self.guard = guard
         self.config = config
         self.method = method
         self.context = context
@@ -423,6 +433,7 @@ class _Trainer:
             "best_epoch": None,
             "bad_epochs": 0,
             "stopped_early": False,
+            "progress": None,  # inside an epoch: see preemption.epoch_progress
         }
 
     def _checkpoint(self, state: dict) -> dict:
@@ -457,7 +468,10 @@ class _Trainer:
         self.scaler.load_state_dict(checkpoint["scaler"])
         self.sampler.set_epoch(checkpoint["sampler"]["epoch"])
         set_rng_state(checkpoint["rng"])
-        return {k: checkpoint[k] for k in self._initial_state()}
+        check_progress(
+            checkpoint.get("progress"), self.context.world_size, checkpoint["world_size"]
+        )
+        return {k: checkpoint.get(k, v) for k, v in self._initial_state().items()}
 
     # ------------------------------------------------------------------ loop
     def _seed_epoch(self, epoch: int) -> torch.Generator:
@@ -469,22 +483,33 @@ class _Trainer:
         self.loader_generator.manual_seed(derive_seed(seed, 3))
         return torch.Generator(device="cpu").manual_seed(derive_seed(seed, 4))
 
-    def _train_epoch(self, epoch: int) -> dict[str, float]:
+    def _train_epoch(self, epoch: int, state: dict) -> dict[str, float]:
         from tqdm.auto import tqdm
 
         config = self.config
         mix_generator = self._seed_epoch(epoch)
         self.step.train()
         sums: dict[str, torch.Tensor] = {}
-        seen = 0
-        started = time.perf_counter()
+        seen, start, elapsed_before = 0, 0, 0.0
+        progress = state.get("progress")
+        if progress:  # resumed inside this epoch
+            start, seen, elapsed_before = progress["step"], progress["seen"], progress["elapsed"]
+            sums = {k: v.to(self.device) for k, v in progress["sums"].items()}
+            mix_generator.set_state(progress["mix"][self.context.rank])
+        started = time.perf_counter() - elapsed_before
         batches = tqdm(
             self.train_loader,
             desc=f"epoch {epoch + 1}/{config.epochs}",
             leave=False,
             disable=not (config.progress and self.main),
         )
-        for batch in batches:
+        for index, batch in enumerate(batches):
+            if index < start:
+                # Replayed, not trained: the loader (and its workers) draw the same augmentations
+                # as before the stop; the RNG states after the last trained step come back here.
+                if index == start - 1:
+                    set_rng_state(progress["rng"][self.context.rank])
+                continue
             images = batch["image"].to(self.device, non_blocking=True)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
@@ -515,6 +540,12 @@ class _Trainer:
             for key, value in losses.items():
                 sums[key] = sums.get(key, 0.0) + value.detach().float()
             seen += images.shape[0]
+            if stop_requested(self.guard, self.context, self.device):
+                elapsed = time.perf_counter() - started
+                info = epoch_progress(index + 1, sums, seen, elapsed, mix_generator, self.context)
+                info["lr"] = self._epoch_lr
+                self._save_last(dict(state, progress=info))
+                raise TrainingPreempted(self.run_dir, epoch, index + 1)
         elapsed = time.perf_counter() - started
         keys = sorted(sums)
         totals = torch.stack([sums[k] for k in keys]).to(self.device) / self.steps_per_epoch
@@ -568,12 +599,16 @@ class _Trainer:
     def _one_epoch(self, state: dict, history: _History) -> dict:
         config = self.config
         epoch = state["epoch"]
-        lr = self.optimizer.param_groups[0]["lr"]
+        # The lr of the epoch's first step, also when the epoch resumes in its middle.
+        lr = (state["progress"] or {}).get("lr", self.optimizer.param_groups[0]["lr"])
+        self._epoch_lr = lr
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr}
-        row.update(self._train_epoch(epoch))
+        row.update(self._train_epoch(epoch, state))
         val = validation_metrics(self._evaluate("val"), self.data, config)
         row.update({f"val_{k}": v for k, v in val.items()})
-        state = dict(state, epoch=epoch + 1, history=[*state["history"], json_ready(row)])
+        state = dict(
+            state, epoch=epoch + 1, history=[*state["history"], json_ready(row)], progress=None
+        )
         auc = val["auc"]
         improved = math.isfinite(auc) and (state["best_auc"] is None or auc > state["best_auc"])
         if improved or state["best_epoch"] is None:
@@ -598,9 +633,15 @@ class _Trainer:
             state["stopped_early"] = state["bad_epochs"] >= config.patience
         if self.main:
             history.write(state["history"])
+        self._save_last(state)
+        if stop_requested(self.guard, self.context, self.device):
+            raise TrainingPreempted(self.run_dir, epoch + 1, 0)
+        return state
+
+    def _save_last(self, state: dict) -> None:
+        if self.main:
             save_checkpoint(self.checkpoints / LAST_CHECKPOINT, self._checkpoint(state))
         barrier(self.context)
-        return state
 
     def _test(self, state: dict) -> dict:
         best = load_checkpoint(self.checkpoints / BEST_CHECKPOINT, map_location=self.device)

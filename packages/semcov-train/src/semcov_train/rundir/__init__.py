@@ -28,8 +28,7 @@ Public names: the file-name constants (:data:`CONFIG_FILE`, :data:`HISTORY_FILE`
 :data:`CHECKPOINT_DIR`, :data:`LAST_CHECKPOINT`, :data:`BEST_CHECKPOINT`,
 :data:`TENSORBOARD_DIR`, :data:`LOCK_FILE`), :data:`IDENTITY_FIELDS`, :data:`RUNTIME_FIELDS`,
 :func:`settings_overrides`, :func:`settings_name`, :func:`run_directory`, :func:`is_finished`,
-:func:`changed_settings`, :func:`finished_results`, :func:`find_run_dirs`, :func:`run_lock`,
-:class:`RunLockedError`, :func:`provenance`,
+:func:`changed_settings`, :func:`finished_results`, :func:`find_run_dirs`, :func:`provenance`,
 :class:`StoredConfig`, :func:`read_config`, :func:`read_results`, :func:`read_history`,
 :func:`read_history_rows`, :func:`read_scg`, :func:`read_predictions`.
 """
@@ -37,13 +36,11 @@ Public names: the file-name constants (:data:`CONFIG_FILE`, :data:`HISTORY_FILE`
 from __future__ import annotations
 
 from .layout import (
-    RunLockedError,
     changed_settings,
     find_run_dirs,
     finished_results,
     is_finished,
     run_directory,
-    run_lock,
     settings_name,
     settings_overrides,
 )
@@ -87,7 +84,6 @@ __all__ = [
     "RUNTIME_FIELDS",
     "SCG_FILE",
     "TENSORBOARD_DIR",
-    "RunLockedError",
     "StoredConfig",
     "changed_settings",
     "find_run_dirs",
@@ -101,7 +97,6 @@ __all__ = [
     "read_results",
     "read_scg",
     "run_directory",
-    "run_lock",
     "settings_name",
     "settings_overrides",
 ]

@@ -1,19 +1,11 @@
-"""Run identity and the directory it names; finished runs, their discovery and the run lock."""
+"""Run identity and the directory it names; finished runs and their discovery."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock, runs are not locked
-    fcntl = None  # type: ignore[assignment]
 
 from ..config import PRESETS, TrainConfig
 from ..data import resolve_modality
@@ -22,19 +14,16 @@ from .names import (
     CONFIG_FILE,
     DONE_FILE,
     IDENTITY_FIELDS,
-    LOCK_FILE,
     RUNTIME_FIELDS,
 )
 from .readers import read_config, read_results
 
 __all__ = [
-    "RunLockedError",
     "changed_settings",
     "find_run_dirs",
     "finished_results",
     "is_finished",
     "run_directory",
-    "run_lock",
     "settings_name",
     "settings_overrides",
 ]
@@ -148,47 +137,3 @@ def find_run_dirs(root: str | Path) -> list[Path]:
     return sorted(
         path.parent for path in root.rglob(CONFIG_FILE) if path.parent.name != CHECKPOINT_DIR
     )
-
-
-class RunLockedError(ValueError):
-    """Another live process is training this run directory (see :func:`run_lock`)."""
-
-
-@contextlib.contextmanager
-def run_lock(run_dir: str | Path, *, enabled: bool = True) -> Iterator[Path]:
-    """Hold an exclusive lock on `run_dir` (creating it) while the block runs.
-
-    The lock is an ``flock`` on ``<run_dir>/.lock``, released when the block ends or the
-    process dies (``kill -9`` included), so a crashed run never leaves a stale lock. Two
-    launchers that pick the same run (N local workers, ``--shard`` on N machines sharing a
-    folder) cannot both train it: the second gets :class:`RunLockedError` and can skip the run.
-    On platforms without ``fcntl`` (Windows) the block runs unlocked. `enabled=False` (the
-    non-zero ranks of a DDP run, whose rank 0 holds the lock) makes it a no-op.
-
-    Raises:
-        RunLockedError: another process holds the lock (its process id is named).
-    """
-    run_dir = Path(run_dir)
-    if not enabled or fcntl is None:
-        yield run_dir
-        return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / LOCK_FILE
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise RunLockedError(
-                f"{str(run_dir)!r} is being trained by another process (pid {holder}); wait "
-                "for it or stop it"
-            ) from None
-        try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
-            yield run_dir
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
