@@ -9,7 +9,6 @@ run has one).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -22,6 +21,14 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
+from .rundir import (
+    BEST_CHECKPOINT,
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    RESULTS_FILE,
+    read_config,
+    read_results,
+)
 
 __all__ = ["PredictionOutput", "load_run_config", "main", "predict_csv"]
 
@@ -63,18 +70,17 @@ def load_run_config(run_dir: str | Path) -> tuple[TrainConfig, dict, dict]:
         ValueError: the folder is not a run directory or has no best checkpoint yet.
     """
     run = Path(run_dir).expanduser()
-    if not (run / "config.json").is_file():
-        raise ValueError(f"run: {str(run)!r} is not a run directory (no config.json)")
-    if not (run / "checkpoints" / "best.pt").is_file():
-        raise ValueError(f"run: {str(run)!r} has no checkpoints/best.pt yet")
-    stored = json.loads((run / "config.json").read_text())
+    if not (run / CONFIG_FILE).is_file():
+        raise ValueError(f"run: {str(run)!r} is not a run directory (no {CONFIG_FILE})")
+    if not (run / CHECKPOINT_DIR / BEST_CHECKPOINT).is_file():
+        raise ValueError(f"run: {str(run)!r} has no {CHECKPOINT_DIR}/{BEST_CHECKPOINT} yet")
+    stored = read_config(run)
     known = {f.name for f in fields(TrainConfig)}
-    values = {k: v for k, v in stored["config"].items() if k in known}
+    values = {k: v for k, v in stored.settings.items() if k in known}
     # The weights come from the checkpoint; nothing is downloaded to rebuild the network.
     values["pretrained"] = False
-    results_path = run / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    return TrainConfig(**values), stored["resolved"], results
+    results = read_results(run) if (run / RESULTS_FILE).is_file() else {}
+    return TrainConfig(**values), stored.resolved, results
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ def _build_model(config: TrainConfig, axes: _Axes, run: Path, device: torch.devi
         raise ValueError(
             f"run: method {config.method!r} cannot be rebuilt for prediction ({error})"
         ) from error
-    best = load_checkpoint(run / "checkpoints" / "best.pt", map_location="cpu")
+    best = load_checkpoint(run / CHECKPOINT_DIR / BEST_CHECKPOINT, map_location="cpu")
     model.load_state_dict(best["model"])
     return model.to(device).eval()
 
