@@ -90,7 +90,7 @@ SWITCHES = [
     ("sdm_mode", "add"),
     ("sdm_mode", "mul"),
     ("map_norm", "none"),
-    ("dam_residual", False),
+    ("dam_residual", True),
     ("uncertainty_source", "refined"),
 ]
 

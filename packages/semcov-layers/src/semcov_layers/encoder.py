@@ -111,7 +111,7 @@ class SemanticEncoderLayer(nn.Module):
         attn_dim: Attention width; default ``dim // 4``.
         mlp_ratio: Token FFN width as a multiple of ``dim``.
         film_hidden_dim: Hidden width of the DAM FiLM MLP.
-        dam_residual: Return ``F + F_s`` from DAM.
+        dam_residual: Return ``F + F_s`` from DAM (default ``F_s``, Eq. 6).
         attn_drop: Attention dropout.
         proj_drop: Projection/FFN dropout.
         act_layer: Activation class.
@@ -133,7 +133,7 @@ class SemanticEncoderLayer(nn.Module):
         attn_dim: int | None = None,
         mlp_ratio: float = 0.5,
         film_hidden_dim: int | None = None,
-        dam_residual: bool = True,
+        dam_residual: bool = False,
         attn_drop: float = 0.0,
         proj_drop: float = 0.0,
         act_layer: type[nn.Module] = nn.GELU,
@@ -283,7 +283,7 @@ class SemanticEncoder(nn.Module):
         mlp_ratio: Token FFN width as a multiple of ``dim``.
         embed_hidden_dim: Hidden width of psi_d.
         film_hidden_dim: Hidden width of the DAM FiLM MLP.
-        dam_residual: Return ``F + F_s`` from every DAM.
+        dam_residual: Return ``F + F_s`` from every DAM (default ``F_s``, Eq. 6).
         attn_drop: Attention dropout.
         proj_drop: Projection/FFN dropout.
         act_layer: Activation class.
@@ -318,7 +318,7 @@ class SemanticEncoder(nn.Module):
         mlp_ratio: float = 0.5,
         embed_hidden_dim: int | None = None,
         film_hidden_dim: int | None = None,
-        dam_residual: bool = True,
+        dam_residual: bool = False,
         attn_drop: float = 0.0,
         proj_drop: float = 0.0,
         act_layer: type[nn.Module] = nn.GELU,

@@ -125,7 +125,7 @@ class TrainConfig:
     semcov_feedback: bool = True
     semcov_feedback_mode: str = "residual"
     semcov_map_norm: str = "softmax"
-    semcov_dam_residual: bool = True
+    semcov_dam_residual: bool = False
     semcov_uncertainty_source: str = "input"
     use_dva: bool = True
     use_cdi: bool = True
