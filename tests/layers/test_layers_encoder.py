@@ -90,7 +90,8 @@ SWITCHES = [
     ("sdm_mode", "add"),
     ("sdm_mode", "mul"),
     ("map_norm", "none"),
-    ("dam_residual", False),
+    ("dam_residual", True),
+    ("uncertainty_source", "refined"),
 ]
 
 
@@ -104,6 +105,52 @@ def test_every_ablation_switch_changes_the_output(name, value):
     variant.load_state_dict(base.state_dict(), strict=False)
     a, b = base(features, p), variant(features, p)
     assert not torch.allclose(a.features, b.features, atol=1e-5)
+
+
+def _record_dam_inputs(encoder: SemanticEncoder) -> tuple[list, list]:
+    """Per DAM call: the descriptors it received and the gate strength alpha it computed."""
+    received, alphas = [], []
+    for layer in encoder.layers:
+        layer.dam.register_forward_pre_hook(lambda _, args: received.append(args[3]))
+        original = layer.dam.gate_strength
+
+        def recording(descriptors, original=original):
+            alpha = original(descriptors)
+            alphas.append(alpha)
+            return alpha
+
+        layer.dam.gate_strength = recording
+    return received, alphas
+
+
+@pytest.mark.parametrize("order", ["attn_dam", "mixture_dam_attn", "mixture"])
+def test_dam_uncertainty_reads_the_input_descriptors_in_every_layer(order):
+    features, p = _inputs()
+    encoder = _encoder(order=order, feedback=True).train()
+    received, alphas = _record_dam_inputs(encoder)
+    out = encoder(features, p)
+    calls_per_layer = 2 if order == "mixture" else 1
+    assert len(received) == 3 * calls_per_layer
+    assert all(torch.equal(r, p) for r in received)
+    assert not torch.allclose(out.descriptors[1], p)  # feedback did refine the SDM's p'
+    for index in range(1, 3):
+        refined = out.descriptors[index]
+        for alpha in alphas[index * calls_per_layer : (index + 1) * calls_per_layer]:
+            assert torch.autograd.grad(alpha.sum(), refined, allow_unused=True)[0] is None
+    # No gradient reaches the feedback heads through u either.
+    late_alphas = torch.stack(alphas[calls_per_layer:]).sum()
+    heads = list(encoder.feedback_heads.parameters())
+    assert all(g is None for g in torch.autograd.grad(late_alphas, heads, allow_unused=True))
+
+
+def test_refined_uncertainty_source_keeps_the_old_behaviour():
+    features, p = _inputs()
+    encoder = _encoder(feedback=True, uncertainty_source="refined").train()
+    received, alphas = _record_dam_inputs(encoder)
+    out = encoder(features, p)
+    assert all(torch.equal(r, d) for r, d in zip(received, out.descriptors, strict=True))
+    gradient = torch.autograd.grad(alphas[1].sum(), out.descriptors[1])[0]
+    assert float(gradient.abs().max()) > 1e-6  # the gate is learned through p'
 
 
 def test_the_mixture_orders_differ_from_each_other():
@@ -186,6 +233,8 @@ def test_depth_range_and_options_are_checked():
         SemanticEncoder(C, K, order="attn")
     with pytest.raises(ValueError, match="`feedback_mode`"):
         SemanticEncoder(C, K, feedback_mode="add")
+    with pytest.raises(ValueError, match="`uncertainty_source`"):
+        SemanticEncoder(C, K, uncertainty_source="refine")
     with pytest.raises(ValueError, match="`order`"):
         SemanticEncoderLayer(D, K, order="mixture_dam_attn")
 

@@ -67,9 +67,11 @@ def test_options_reach_the_encoder():
         dim=64,
         depth=2,
         order="mixture",
+        uncertainty_source="refined",
     )
     assert isinstance(model, SemCovNet)
     assert model.encoder.dim == 64 and model.encoder.depth == 2
+    assert model.encoder.uncertainty_source == "refined"
     assert model.classifier.out_features == 3
 
 

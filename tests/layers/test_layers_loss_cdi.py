@@ -255,15 +255,17 @@ _WORKER = textwrap.dedent(
     rank = int(os.environ["RANK"])
     dist.init_process_group("gloo", rank=rank, world_size=2)
     data = np.load(sys.argv[1])
-    half = slice(rank * 200, (rank + 1) * 200)
-    logits = torch.from_numpy(data["logits"][half]).requires_grad_()
     regularizer = CDIRegularizer(torch.from_numpy(data["coverage"]))
-    value = regularizer(
-        logits,
-        torch.from_numpy(data["targets"][half]),
-        torch.from_numpy(data["descriptors"][half]),
-        torch.from_numpy(data["subgroups"][half]),
-    )
+    # A warm-up batch first, so that the gradient gain of the running sums is exercised.
+    for offset in (400, 0):
+        half = slice(offset + rank * 200, offset + (rank + 1) * 200)
+        logits = torch.from_numpy(data["logits"][half]).requires_grad_()
+        value = regularizer(
+            logits,
+            torch.from_numpy(data["targets"][half]),
+            torch.from_numpy(data["descriptors"][half]),
+            torch.from_numpy(data["subgroups"][half]),
+        )
     value.backward()
     with open(sys.argv[2] + f".{rank}", "w") as handle:
         json.dump({"value": value.item(), "grad": logits.grad.tolist(),
@@ -274,7 +276,7 @@ _WORKER = textwrap.dedent(
 
 
 def test_statistics_are_all_reduced_across_processes(tmp_path):
-    targets, subgroups, descriptors, logits = _hard_batch(400, seed=7)
+    targets, subgroups, descriptors, logits = _hard_batch(800, seed=7)
     coverage = np.random.default_rng(2).random((C, K, S)).astype(np.float32)
     data = tmp_path / "batch.npz"
     np.savez(
@@ -307,9 +309,11 @@ def test_statistics_are_all_reduced_across_processes(tmp_path):
     assert [w.wait(timeout=120) for w in workers] == [0, 0]
     outputs = [json.loads((tmp_path / f"result.{rank}").read_text()) for rank in range(2)]
 
-    full_logits = torch.from_numpy(logits).requires_grad_()
+    tensors = [torch.from_numpy(a) for a in (logits, targets, descriptors, subgroups)]
     full = CDIRegularizer(torch.from_numpy(coverage))
-    value = full(full_logits, *(torch.from_numpy(a) for a in (targets, descriptors, subgroups)))
+    full(*(t[400:] for t in tensors))
+    full_logits = tensors[0][:400].clone().requires_grad_()
+    value = full(full_logits, *(t[:400] for t in tensors[1:]))
     value.backward()
     for rank, output in enumerate(outputs):
         assert output["value"] == pytest.approx(value.item(), abs=1e-5)

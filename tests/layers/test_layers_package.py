@@ -27,7 +27,7 @@ FIXED_NAMES = {
 
 
 def test_version_and_fixed_public_names():
-    assert semcov_layers.__version__ == "0.1.0"
+    assert semcov_layers.__version__ == "0.2.0"
     assert set(semcov_layers.__all__) >= FIXED_NAMES
     for name in semcov_layers.__all__:
         assert hasattr(semcov_layers, name), name

@@ -171,6 +171,8 @@ def test_same_seed_same_output_and_state_dict_round_trip():
 def test_encoder_options_are_passed_through():
     model = _model(depth=2, order="dam_attn", feedback=False, sdm_mode="add")
     assert model.encoder.depth == 2 and not model.encoder.feedback
+    assert model.encoder.uncertainty_source == "input"
+    assert _model(uncertainty_source="refined").encoder.uncertainty_source == "refined"
     assert all(
         layer.order == "dam_attn" and layer.sdm.mode == "add" for layer in model.encoder.layers
     )

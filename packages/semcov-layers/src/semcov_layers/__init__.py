@@ -38,7 +38,7 @@ from .modulation import (
 )
 from .semcovnet import SemCovNet, SemCovNetOutput
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AsymmetricLoss",

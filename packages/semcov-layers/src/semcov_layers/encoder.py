@@ -24,6 +24,7 @@ __all__ = [
     "ENCODER_ORDERS",
     "FEEDBACK_MODES",
     "LAYER_ORDERS",
+    "UNCERTAINTY_SOURCES",
     "SemanticEncoder",
     "SemanticEncoderLayer",
     "SemanticEncoderOutput",
@@ -33,6 +34,7 @@ __all__ = [
 LAYER_ORDERS = ("attn_dam", "dam_attn", "mixture")
 ENCODER_ORDERS = ("attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn", "mixture")
 FEEDBACK_MODES = ("residual", "replace")
+UNCERTAINTY_SOURCES = ("input", "refined")
 _PROB_EPS = 1e-4
 
 
@@ -69,8 +71,10 @@ class SemanticEncoderOutput:
         features: Modulated feature map F_s of the last layer, shape (B, D, H, W).
         token: Final descriptor token t, shape (B, D).
         maps: Semantic descriptor map M of every layer, each (B, K, H, W).
-        descriptors: Descriptor probabilities each layer used, each (B, K); the first is the
-            input, later ones are feedback-refined (all equal to the input without feedback).
+        descriptors: Descriptor probabilities each layer's SDM and descriptor token used, each
+            (B, K); the first is the input, later ones are feedback-refined (all equal to the
+            input without feedback). DAM's uncertainty reads the input in every layer unless the
+            encoder has ``uncertainty_source="refined"``.
     """
 
     features: Tensor
@@ -107,7 +111,7 @@ class SemanticEncoderLayer(nn.Module):
         attn_dim: Attention width; default ``dim // 4``.
         mlp_ratio: Token FFN width as a multiple of ``dim``.
         film_hidden_dim: Hidden width of the DAM FiLM MLP.
-        dam_residual: Return ``F + F_s`` from DAM.
+        dam_residual: Return ``F + F_s`` from DAM (default ``F_s``, Eq. 6).
         attn_drop: Attention dropout.
         proj_drop: Projection/FFN dropout.
         act_layer: Activation class.
@@ -129,7 +133,7 @@ class SemanticEncoderLayer(nn.Module):
         attn_dim: int | None = None,
         mlp_ratio: float = 0.5,
         film_hidden_dim: int | None = None,
-        dam_residual: bool = True,
+        dam_residual: bool = False,
         attn_drop: float = 0.0,
         proj_drop: float = 0.0,
         act_layer: type[nn.Module] = nn.GELU,
@@ -185,20 +189,29 @@ class SemanticEncoderLayer(nn.Module):
         return self.attn(token, rearrange(features, "b d h w -> b (h w) d"))
 
     def forward(
-        self, features: Tensor, token: Tensor, descriptors: Tensor, descriptor_token: Tensor
+        self,
+        features: Tensor,
+        token: Tensor,
+        descriptors: Tensor,
+        descriptor_token: Tensor,
+        uncertainty_descriptors: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Run one layer.
 
         Args:
             features: F, shape (B, D, H, W).
             token: Incoming cross-attention token, shape (B, D).
-            descriptors: Descriptor probabilities of this layer, shape (B, K).
+            descriptors: Descriptor probabilities of this layer's SDM, shape (B, K).
             descriptor_token: psi_d(descriptors), shape (B, D), for the SDM descriptor branch.
+            uncertainty_descriptors: Probabilities whose uncertainty ``u = 4p(1 - p)`` tempers
+                DAM's gate, shape (B, K); default ``descriptors``.
 
         Returns:
             ``(features, token, descriptor_map)`` with shapes (B, D, H, W), (B, D), (B, K, H, W).
         """
         descriptor_map = self.sdm(features, descriptors, descriptor_token)
+        if uncertainty_descriptors is not None:
+            descriptors = uncertainty_descriptors
         if self.order == "attn_dam":
             token = self._attend(token, features)
             features = self.dam(features, token, descriptor_map, descriptors)
@@ -232,7 +245,7 @@ class SemanticEncoder(nn.Module):
 
     ``F -> 1x1 conv + norm (C_f -> D)``, descriptor token ``t = psi_d(p)``, then ``depth`` layers of
     SDM / cross-attention / DAM. With ``feedback`` the token after layer l refines the descriptors
-    used by layer l + 1 (SDM and DAM uncertainty), which closes the paper's loop (Fig. 2, Fig. 6).
+    used by layer l + 1 (SDM and descriptor token), which closes the paper's loop (Fig. 2, Fig. 6).
 
     Decisions where the paper is silent (paper: ...; here: ...):
 
@@ -244,6 +257,11 @@ class SemanticEncoder(nn.Module):
       rebuild the next layer's descriptor token ``psi_d(p')`` (the SDM's descriptor branch) while
       the attention token itself is carried from layer to layer. The last layer has no successor, so
       feedback needs ``depth >= 2`` to act.
+    * DAM uncertainty: the paper's ``u = 4p(1 - p)`` is that of the descriptor scores themselves
+      ("uncertain descriptors are adaptively suppressed"); here (PAPER_NOTES) every layer's DAM
+      takes u from the input p (``uncertainty_source="input"``, default), so no gradient reaches
+      p' through u and the gate cannot become a learned one. ``"refined"`` uses the layer's p'
+      (semcov-layers 0.1 behaviour).
     * psi_d is shared by all layers (one "descriptor projection", as the feedback text implies).
     * the projection: PAPER_NOTES fixes a 1x1 conv C_f -> D; here followed by ``norm_layer``.
 
@@ -255,6 +273,8 @@ class SemanticEncoder(nn.Module):
         order: ``attn_dam | dam_attn | mixture_attn_dam | mixture_dam_attn | mixture``.
         feedback: Refine descriptors between layers.
         feedback_mode: ``residual`` or ``replace``.
+        uncertainty_source: ``input`` (DAM's u from the input p in every layer) or ``refined``
+            (from the layer's feedback-refined p').
         sdm_mode: SDM fusion mode.
         map_norm: SDM normalization.
         prior_size: Side of the SDM descriptor prior map.
@@ -263,7 +283,7 @@ class SemanticEncoder(nn.Module):
         mlp_ratio: Token FFN width as a multiple of ``dim``.
         embed_hidden_dim: Hidden width of psi_d.
         film_hidden_dim: Hidden width of the DAM FiLM MLP.
-        dam_residual: Return ``F + F_s`` from every DAM.
+        dam_residual: Return ``F + F_s`` from every DAM (default ``F_s``, Eq. 6).
         attn_drop: Attention dropout.
         proj_drop: Projection/FFN dropout.
         act_layer: Activation class.
@@ -289,6 +309,7 @@ class SemanticEncoder(nn.Module):
         order: str = "attn_dam",
         feedback: bool = True,
         feedback_mode: str = "residual",
+        uncertainty_source: str = "input",
         sdm_mode: str = "gated",
         map_norm: str = "softmax",
         prior_size: int = 4,
@@ -297,7 +318,7 @@ class SemanticEncoder(nn.Module):
         mlp_ratio: float = 0.5,
         embed_hidden_dim: int | None = None,
         film_hidden_dim: int | None = None,
-        dam_residual: bool = True,
+        dam_residual: bool = False,
         attn_drop: float = 0.0,
         proj_drop: float = 0.0,
         act_layer: type[nn.Module] = nn.GELU,
@@ -314,6 +335,7 @@ class SemanticEncoder(nn.Module):
             raise ValueError(f"`depth` must be between 1 and 6 (paper Fig. 6), got {depth}")
         check_choice(order, "order", ENCODER_ORDERS)
         check_choice(feedback_mode, "feedback_mode", FEEDBACK_MODES)
+        check_choice(uncertainty_source, "uncertainty_source", UNCERTAINTY_SOURCES)
         check_choice(sdm_mode, "sdm_mode", FUSION_MODES)
         check_choice(map_norm, "map_norm", MAP_NORMS)
         self.in_channels = in_channels
@@ -323,6 +345,7 @@ class SemanticEncoder(nn.Module):
         self.order = order
         self.feedback = feedback
         self.feedback_mode = feedback_mode
+        self.uncertainty_source = uncertainty_source
 
         self.proj = nn.Sequential(nn.Conv2d(in_channels, dim, 1, bias=False), norm_layer(dim))
         self.descriptor_embed = DescriptorEmbedding(
@@ -397,7 +420,8 @@ class SemanticEncoder(nn.Module):
                 current = self.refine_descriptors(current, token, index - 1)
                 descriptor_token = self.descriptor_embed(current)
             used.append(current)
-            x, token, descriptor_map = layer(x, token, current, descriptor_token)
+            uncertain = descriptors if self.uncertainty_source == "input" else current
+            x, token, descriptor_map = layer(x, token, current, descriptor_token, uncertain)
             maps.append(descriptor_map)
         return SemanticEncoderOutput(
             features=x, token=token, maps=tuple(maps), descriptors=tuple(used)
@@ -406,5 +430,6 @@ class SemanticEncoder(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"in_channels={self.in_channels}, num_descriptors={self.num_descriptors}, "
-            f"dim={self.dim}, depth={self.depth}, order={self.order!r}, feedback={self.feedback}"
+            f"dim={self.dim}, depth={self.depth}, order={self.order!r}, feedback={self.feedback}, "
+            f"uncertainty_source={self.uncertainty_source!r}"
         )

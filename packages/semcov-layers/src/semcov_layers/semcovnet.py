@@ -32,7 +32,7 @@ class SemCovNetOutput:
         features: Last encoder feature map F_s, shape (B, D, H, W).
         token: Last descriptor token the encoder computed, shape (B, D).
         maps: Semantic descriptor map of every encoder layer, each (B, K, H, W).
-        descriptors: Descriptor probabilities each encoder layer used (feedback-refined),
+        descriptors: Descriptor probabilities each encoder layer's SDM used (feedback-refined),
             each (B, K).
     """
 
@@ -69,7 +69,7 @@ class SemCovNet(nn.Module):
         token_grid: ``(H, W)`` of the patch tokens; default the square root of their count.
         drop_rate: Dropout before the class and descriptor heads.
         **encoder_options: Passed to :class:`SemanticEncoder` (``depth``, ``order``, ``feedback``,
-            ``sdm_mode``, ...).
+            ``uncertainty_source``, ``sdm_mode``, ...).
     """
 
     def __init__(

@@ -32,6 +32,7 @@ SEMCOV_ORDERS = ("attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn",
 SDM_MODES = ("descriptor", "feature", "add", "mul", "gated")
 FEEDBACK_MODES = ("residual", "replace")
 MAP_NORMS = ("softmax", "none")
+UNCERTAINTY_SOURCES = ("input", "refined")
 #: Which backbone each method gets when ``backbone="auto"``: the paper's (EfficientNet-B0,
 #: ViT-B/16), a small stand-in where the paper's is too slow for a CPU (ViT-Ti/16 for ViT-B/16;
 #: EfficientNet-B0 stays), or timm's test models (seconds).
@@ -140,7 +141,8 @@ class TrainConfig:
     semcov_feedback: bool = True
     semcov_feedback_mode: str = "residual"
     semcov_map_norm: str = "softmax"
-    semcov_dam_residual: bool = True
+    semcov_dam_residual: bool = False
+    semcov_uncertainty_source: str = "input"
     use_dva: bool = True
     use_cdi: bool = True
     lambda_desc: float = 0.05
@@ -257,6 +259,7 @@ class TrainConfig:
             "semcov_sdm_mode": SDM_MODES,
             "semcov_feedback_mode": FEEDBACK_MODES,
             "semcov_map_norm": MAP_NORMS,
+            "semcov_uncertainty_source": UNCERTAINTY_SOURCES,
             "model_scale": MODEL_SCALES,
             "bad_images": BAD_IMAGE_POLICIES,
         }

@@ -120,6 +120,7 @@ def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
         feedback_mode=config.semcov_feedback_mode,
         map_norm=config.semcov_map_norm,
         dam_residual=config.semcov_dam_residual,
+        uncertainty_source=config.semcov_uncertainty_source,
         drop_rate=config.drop_rate,
     )
     if config.freeze_backbone:

@@ -30,6 +30,8 @@ MEMBERSHIPS = ("soft", "hard")
 # Sums of squared deviations below this count as "no variance": the correlation is undefined there
 # and its gradient would explode, so the regularizer returns 0 instead.
 _VARIANCE_TOL = 1e-8
+# Batch membership mass below which an SCG counts as absent when the gradient gain is formed.
+_MIN_BATCH_MASS = 1e-12
 
 
 def true_class_probability(logits: Tensor, targets: Tensor) -> Tensor:
@@ -232,19 +234,51 @@ def cdi_regularizer(
     return coverage_error_correlation(coverage, support, hits, min_support=min_support)
 
 
+def _gradient_gain(memory: Tensor, batch_support: Tensor) -> Tensor:
+    """Detached ``r_g = (memory_g + s_g) / s_g`` per SCG; 1 where the batch has (almost) no mass.
+
+    Below ``_MIN_BATCH_MASS`` the samples' weights are themselves that small, so their gradient
+    is negligible either way and the ratio is left at 1 rather than overflowing.
+    """
+    present = batch_support > _MIN_BATCH_MASS
+    safe = torch.where(present, batch_support, torch.ones_like(batch_support))
+    return torch.where(present, (memory + batch_support) / safe, torch.ones_like(batch_support))
+
+
+def _scale_gradient(value: Tensor, gain: Tensor) -> Tensor:
+    """``value`` unchanged in the forward pass, its gradient multiplied by ``gain`` (detached)."""
+    detached = value.detach()
+    return detached + (value - detached) * gain
+
+
 class CDIRegularizer(nn.Module):
     """R_CDI with running per-SCG statistics (paper Eq. 8-9, read as in PAPER_NOTES).
 
-    A batch of 32 populates few of the 112 SCGs, so the per-SCG sums (membership mass and
-    membership-weighted true-class probability) are kept across batches in buffers:
-    ``total = decay * running + batch``. The loss is computed on ``total``, with gradient through
-    the current batch only (the running part is detached); in training mode ``running`` then becomes
-    ``total.detach()``. Under ``torch.distributed`` the batch sums are all-reduced first, so every
-    process sees the same statistics and back-propagates through its own samples.
+    A batch of 32 populates few of the 112 SCGs, so the per-SCG sums (membership mass s_g and
+    membership-weighted true-class probability h_g) are kept across batches in buffers: the loss
+    is computed on ``S_g = decay * running_g + s_g`` and ``H_g`` likewise, i.e. on the smoothed
+    miss rate ``e_g = 1 - H_g / S_g``; in training mode ``running`` then becomes ``S.detach()``.
 
-    paper: the accumulation is not described; here ``decay = 0.95`` (a memory of about 20 batches);
-    ``decay = 1`` accumulates over an epoch (call :meth:`reset` at epoch start), ``decay = 0`` uses
-    the batch alone. ``reduction`` does not apply: the loss is one correlation across SCGs.
+    paper: Eq. 8-9 are written for one set of samples and the accumulation is not described;
+    here the *value* is smoothed but the *gradient* is that of a full estimate on the current
+    batch. Derivation: the running part is a constant, so ``d e_g / d h_g = -1 / S_g``, whereas
+    the batch-only estimate ``1 - h_g / s_g`` has ``-1 / s_g``; back-propagating through the
+    totals as they are would shrink every sample's gradient by ``s_g / S_g`` (about
+    ``1 - decay``, 0.05 at decay 0.95, once the memory is full). The batch sums therefore enter
+    the totals with their value unchanged but their gradient multiplied by the detached ratio
+    ``r_g = S_g / s_g`` of accumulated to batch membership mass (1 at the first batch or with
+    ``decay = 0``, ``1 / (1 - decay)`` in steady state). Then
+    ``dL/dq_i = sum_g dL/de_g * (-w_ig / s_g)``: exactly the batch estimate's per-sample
+    gradient, with the correlation's sensitivity ``dL/de_g`` read at the smoothed statistics
+    (the support path, which matters only if ``descriptors`` carry a gradient, gets
+    ``(1 - e_g) / s_g`` the same way). SCGs absent from the batch get no gradient, as before.
+    Under ``torch.distributed`` the batch sums (and so s_g in r_g) are all-reduced first, so
+    every process sees the same statistics and back-propagates through its own samples the
+    gradient of the estimate on the global batch.
+
+    paper: the memory length is not given; here ``decay = 0.95`` (about 20 batches); ``decay = 1``
+    accumulates over an epoch (call :meth:`reset` at epoch start), ``decay = 0`` uses the batch
+    alone. ``reduction`` does not apply: the loss is one correlation across SCGs.
 
     Args:
         coverage: Training coverage c_g, shape (num_classes, num_descriptors, num_subgroups),
@@ -329,10 +363,11 @@ class CDIRegularizer(nn.Module):
             membership=self.membership,
             threshold=self.threshold,
         )
-        support = self.decay * self.running_support + distributed_sum(support).to(
-            self.running_support.dtype
-        )
-        hits = self.decay * self.running_hits + distributed_sum(hits).to(self.running_hits.dtype)
+        batch_support = distributed_sum(support).to(self.running_support.dtype)
+        batch_hits = distributed_sum(hits).to(self.running_hits.dtype)
+        gain = _gradient_gain(self.decay * self.running_support, batch_support.detach())
+        support = self.decay * self.running_support + _scale_gradient(batch_support, gain)
+        hits = self.decay * self.running_hits + _scale_gradient(batch_hits, gain)
         if self.training:
             with torch.no_grad():
                 self.running_support.copy_(support.detach())
