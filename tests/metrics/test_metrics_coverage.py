@@ -165,7 +165,7 @@ def test_report_min_support_excludes_small_groups():
     full = semantic_fairness_report(**inputs)
     cut = float(full.table["support"].median())
     report = semantic_fairness_report(**inputs, min_support=cut)
-    valid = full.table[full.table["support"] > cut]
+    valid = full.table[full.table["support"] >= cut]
     assert report.n_valid == len(valid)
     assert report.tpr_worst == pytest.approx(valid["tpr"].min())
     expected = abs(pearsonr(valid["coverage"], valid["error"]).statistic)
