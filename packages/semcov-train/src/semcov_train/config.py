@@ -13,6 +13,7 @@ from ._registry import did_you_mean, lookup
 
 __all__ = [
     "AMP_MODES",
+    "AUGMENT_RECIPES",
     "GROUPDRO_GROUPS",
     "MODEL_SCALES",
     "PRESETS",
@@ -26,7 +27,9 @@ AMP_MODES = ("auto", "bf16", "fp16", "off")
 SWITCHES = ("auto", "on", "off")
 GROUPDRO_GROUPS = ("subgroup", "class_subgroup", "scg")
 MEMBERSHIPS = ("soft", "hard")
-SEMCOV_ORDERS = ("attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn", "mixture")
+SEMCOV_ORDERS = ("auto", "attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn", "mixture")
+#: Training augmentation recipes (:mod:`semcov_train.augment`).
+AUGMENT_RECIPES = ("light", "siim2020")
 SDM_MODES = ("descriptor", "feature", "add", "mul", "gated")
 FEEDBACK_MODES = ("residual", "replace")
 MAP_NORMS = ("softmax", "none")
@@ -51,6 +54,16 @@ class TrainConfig:
     Run identity: ``method``, ``dataset``, ``modality``, ``fold``, ``seed`` and ``experiment``
     name the run directory ``<out>/<experiment>/<method>/<dataset>-<modality>/fold<k>-seed<s>``.
 
+    ``decision_threshold`` (``argmax``, ``balanced``, ``youden`` or a probability in (0, 1))
+    is the rule that turns positive-class scores into the decisions behind per-SCG TPR, TPR_w,
+    TPR_std and CDI; it is chosen on the validation split and applied to test unchanged
+    (:mod:`semcov_train.threshold`). ``semcov_order="auto"`` is ``mixture_dam_attn`` on
+    dermoscopic images and ``attn_dam`` otherwise (paper Table 5;
+    :func:`semcov_train.resolve.resolve_semcov_order`). ``augment_recipe``: ``light``
+    (per-sample torchvision v2 in the loader workers) or ``siim2020`` (the full SIIM-ISIC 2020
+    recipe with kornia, on the batch on the run's device; the ``paper`` preset), see
+    :mod:`semcov_train.augment`.
+
     ``batch_size`` is the global batch: under DDP each of the N processes loads
     ``batch_size / N`` samples per step, so a run on N processes takes the same optimisation
     steps as one on a single process.
@@ -73,6 +86,7 @@ class TrainConfig:
     # --- data
     image_size: int = 64
     augment: bool = True
+    augment_recipe: str = "light"
     cache_images: bool = True
     num_workers: int = 0
     synthetic_lesions: int = 800
@@ -119,7 +133,7 @@ class TrainConfig:
     # --- SemCovNet (every ablation switch of the paper)
     semcov_dim: int = 256
     semcov_depth: int = 3
-    semcov_order: str = "attn_dam"
+    semcov_order: str = "auto"
     semcov_sdm_mode: str = "gated"
     semcov_feedback: bool = True
     semcov_feedback_mode: str = "residual"
@@ -138,6 +152,7 @@ class TrainConfig:
     n_boot: int = 200
     membership: str = "soft"
     tail_fraction: float = 0.3
+    decision_threshold: str = "balanced"
     # --- engineering
     device: str = "auto"
     amp: str = "auto"
@@ -242,6 +257,7 @@ class TrainConfig:
             "semcov_feedback_mode": FEEDBACK_MODES,
             "semcov_map_norm": MAP_NORMS,
             "model_scale": MODEL_SCALES,
+            "augment_recipe": AUGMENT_RECIPES,
         }
         for name, options in choices.items():
             value = getattr(self, name)
@@ -250,6 +266,9 @@ class TrainConfig:
                     f"{name} must be one of {', '.join(options)}, got {value!r}"
                     f"{did_you_mean(value, options)}"
                 )
+        from .threshold import check_decision_rule
+
+        check_decision_rule(self.decision_threshold)
         if self.semcov_feedback and self.semcov_depth < 2:
             raise ValueError(
                 "semcov_feedback needs semcov_depth >= 2 (the last layer has no successor); "
@@ -351,6 +370,7 @@ PRESETS: dict[str, TrainConfig] = {
         synthetic_lesions=10_000,
         synthetic_positive_fraction=1 / 11,
         pretrained=True,
+        augment_recipe="siim2020",
         epochs=50,
         batch_size=32,
         lr=1e-4,

@@ -390,8 +390,10 @@ def coverage_tensor(coverage_table: pd.DataFrame, classes, descriptors, subgroup
 
 def prepare_data(config: TrainConfig, context: DistContext | None = None) -> DataBundle:
     """Load, split (fold ``config.fold``), cache and wrap the dataset of a run."""
-    from semcov_data import SemCovDataset, build_image_cache, eval_transform, train_transform
+    from semcov_data import SemCovDataset, build_image_cache, eval_transform
     from semcov_metrics import scg_coverage
+
+    from .augment import train_loader_transform
 
     table = load_table(config, context)
     if table.image_columns and len(table.image_columns) != 1:
@@ -412,7 +414,7 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
         if not main:
             cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
     size = config.image_size
-    augment = train_transform(size) if config.augment else eval_transform(size)
+    augment = train_loader_transform(config)
     datasets = {}
     for part in ("train", "val", "test"):
         subset = table.subset(parts == part)
