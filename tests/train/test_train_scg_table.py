@@ -28,12 +28,14 @@ COLUMNS = [
 
 def _expected_table(data, predictions: pd.DataFrame) -> pd.DataFrame:
     """Coverage = mean descriptor probability of the training samples of (class, subgroup);
-    support = the test samples' summed probability; TPR = probability-weighted share correct."""
+    support = the test samples' summed probability; TPR = probability-weighted share correct
+    (decision: ``prob_MEL >= decision_threshold``)."""
     train_arrays = data.split_arrays("train")
     train = pd.DataFrame(train_arrays["descriptors"], columns=list(data.descriptor_names))
     train["class"] = train_arrays["labels"]
     train["subgroup"] = train_arrays["subgroup_names"].astype(str)
-    predictions = predictions.assign(correct=(predictions["y_true"] == predictions["y_pred"]))
+    # Per-SCG TPR counts the decisions at the validation-chosen threshold, not argmax.
+    predictions = predictions.assign(correct=(predictions["y_true"] == predictions["y_decision"]))
     rows = []
     for code, name in enumerate(data.classes):
         for descriptor in data.descriptor_names:
@@ -83,7 +85,12 @@ def test_finished_run_writes_scg_table_matching_a_recomputation(finished_run):
     assert not list(run_dir.glob(".scg.csv.*"))  # the atomic write left no temporary file
 
     data = prepare_data(config)
-    expected = _expected_table(data, pd.read_parquet(run_dir / "predictions.parquet"))
+    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    threshold = json.loads((run_dir / "results.json").read_text())["decision_threshold"]
+    assert 0.0 < threshold < 1.0
+    decided = (predictions[f"prob_{data.classes[1]}"] >= np.float32(threshold)).astype(int)
+    assert predictions["y_decision"].tolist() == decided.tolist()
+    expected = _expected_table(data, predictions)
     assert len(table) == data.num_classes * data.num_descriptors * data.num_subgroups
     for column in ("class", "class_name", "descriptor", "subgroup", "n_train"):
         assert table[column].astype(str).tolist() == expected[column].astype(str).tolist()

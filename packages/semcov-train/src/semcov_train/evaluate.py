@@ -305,7 +305,9 @@ def evaluate_test(
     labels, probabilities = arrays["labels"], predictions.probabilities
     predicted = predictions.predicted
     if threshold is None:
-        threshold = DecisionThreshold("argmax", None, "argmax (no validation threshold given)")
+        threshold = DecisionThreshold(
+            "argmax", None, "argmax (no validation threshold given)", True
+        )
     decisions = decide(probabilities, threshold)
     results: dict = dict(extra or {})
     results.update(_performance(labels, probabilities))

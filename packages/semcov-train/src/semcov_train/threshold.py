@@ -62,15 +62,14 @@ class DecisionThreshold:
             ``argmax`` 0.5 (argmax itself is applied: class 1 when ``p1 > 0.5``); None for
             more than two classes, where argmax is always used.
         note: how the value was obtained, for ``results.json``.
+        uses_argmax: decisions are the argmax (rule ``argmax``, more than two classes, or a
+            validation split with one class).
     """
 
     rule: str
     value: float | None
     note: str
-
-    @property
-    def uses_argmax(self) -> bool:
-        return self.value is None or self.rule == "argmax"
+    uses_argmax: bool = False
 
 
 def _balanced_threshold(labels: np.ndarray, scores: np.ndarray) -> float | None:
@@ -120,10 +119,10 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, rule: str) -
         )
     if probabilities.shape[1] != 2:
         return DecisionThreshold(
-            rule, None, f"argmax ({probabilities.shape[1]} classes: no single threshold)"
+            rule, None, f"argmax ({probabilities.shape[1]} classes: no single threshold)", True
         )
     if rule == "argmax":
-        return DecisionThreshold(rule, ARGMAX_THRESHOLD, "argmax (class 1 when p1 > 0.5)")
+        return DecisionThreshold(rule, ARGMAX_THRESHOLD, "argmax (class 1 when p1 > 0.5)", True)
     fixed = _fixed_value(rule)
     if fixed is not None:
         return DecisionThreshold(rule, fixed, f"fixed: class 1 when p1 >= {fixed}")
@@ -135,7 +134,9 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, rule: str) -
             UndefinedMetricWarning,
             stacklevel=2,
         )
-        return DecisionThreshold(rule, ARGMAX_THRESHOLD, "argmax (validation split has one class)")
+        return DecisionThreshold(
+            rule, ARGMAX_THRESHOLD, "argmax (validation split has one class)", True
+        )
     return DecisionThreshold(
         rule, value, "maximal balanced accuracy on validation: class 1 when p1 >= value"
     )
