@@ -215,7 +215,9 @@ def siim2020(config: Siim2020Config | None = None, *, image_size: int = 224) -> 
             ],
             p=c.distortion_p,
         ),
-        K.RandomClahe(clip_limit=(1.0, c.clahe_clip), p=c.clahe_p),
+        # kornia's RandomClahe equalises the whole batch whatever its p; OneOf computes only
+        # the drawn samples.
+        OneOf([K.RandomClahe(clip_limit=(1.0, c.clahe_clip), p=1.0)], p=c.clahe_p),
         K.ColorJitter(brightness=c.value, saturation=c.saturation, hue=c.hue, p=c.hsv_p),
         K.RandomAffine(
             degrees=c.rotate,
