@@ -165,7 +165,7 @@ def test_report_min_support_excludes_small_groups():
     full = semantic_fairness_report(**inputs)
     cut = float(full.table["support"].median())
     report = semantic_fairness_report(**inputs, min_support=cut)
-    valid = full.table[full.table["support"] > cut]
+    valid = full.table[full.table["support"] >= cut]
     assert report.n_valid == len(valid)
     assert report.tpr_worst == pytest.approx(valid["tpr"].min())
     expected = abs(pearsonr(valid["coverage"], valid["error"]).statistic)
@@ -258,3 +258,22 @@ def test_torch_tensors_are_accepted():
 def test_import_does_not_import_torch():
     code = "import sys, semcov_metrics; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bootstrap_leaves_fortran_ordered_descriptors_untouched():
+    # DataFrame.to_numpy() of float columns is Fortran-ordered; the bootstrap once multiplied
+    # such a matrix in place by the resampling counts, corrupting the input and the intervals.
+    inputs = _report_inputs()
+    frame = pd.DataFrame(inputs["test_descriptors"], columns=["a", "b", "c"])
+    fortran = np.asfortranarray(inputs["test_descriptors"])
+    before = frame.to_numpy().copy()
+    reference = semantic_fairness_report(**inputs, n_boot=30)
+    for descriptors in (frame, fortran):
+        report = semantic_fairness_report(
+            **{**inputs, "test_descriptors": descriptors},
+            n_boot=30,
+            descriptor_names=["d0", "d1", "d2"],
+        )
+        assert report.intervals == reference.intervals
+    np.testing.assert_array_equal(frame.to_numpy(), before)
+    np.testing.assert_array_equal(fortran, inputs["test_descriptors"])

@@ -128,8 +128,14 @@ def test_top_label_ece_matches_torchmetrics_multiclass(problem, n_bins):
     # torchmetrics bins float32 confidences: keep them off the bin edges in both precisions.
     top = probabilities.argmax(axis=1)
     rows = np.arange(len(labels))
-    # A clear winner per row (ties may break differently); rows need not sum to 1 for ECE.
-    probabilities[rows, top] = _off_edges(np.minimum(probabilities[rows, top] + 2e-3, 1.0), n_bins)
+    # A clear winner per row (ties may break differently); the other classes share the rest,
+    # so that rows still sum to 1 as the metric requires.
+    winner = _off_edges(np.minimum(probabilities[rows, top] + 2e-3, 1.0), n_bins)
+    others = probabilities.copy()
+    others[rows, top] = 0.0
+    probabilities = others * ((1.0 - winner) / others.sum(axis=1))[:, None]
+    probabilities[rows, top] = winner
+    assume((probabilities.max(axis=1) == winner).all())
     ours = expected_calibration_error(labels, probabilities, n_bins=n_bins)
     theirs = multiclass_calibration_error(
         torch.as_tensor(probabilities),

@@ -8,7 +8,7 @@ from typing import Any
 
 from semcov_metrics.alignment import align_gap, alignment_cosine, recall_at_1
 from semcov_metrics.calibration import expected_calibration_error, reliability_diagram
-from semcov_metrics.cdi import coverage_disparity_index
+from semcov_metrics.cdi import cdi_null_floor, coverage_disparity_index
 from semcov_metrics.coverage import scg_coverage
 from semcov_metrics.disparity import fpr_disparity, group_rates, tpr_disparity
 from semcov_metrics.exceptions import UndefinedMetricWarning
@@ -23,7 +23,7 @@ from semcov_metrics.semantic_scale import semantic_scale
 from semcov_metrics.tail import tail_groups, tail_sensitivity_at_specificity
 from semcov_metrics.tpr import scg_tpr
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CoverageDisparityIndex",
@@ -34,6 +34,7 @@ __all__ = [
     "alignment_cosine",
     "cas_sampling_weights",
     "cas_subsets",
+    "cdi_null_floor",
     "compositional_attribute_scarcity",
     "coverage_disparity_index",
     "expected_calibration_error",

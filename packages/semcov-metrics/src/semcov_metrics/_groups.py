@@ -133,7 +133,12 @@ def cell_sums(
             block = np.greater_equal(block, threshold)
         block = np.ascontiguousarray(block.T, dtype=np.float64)
         if sample_weight is not None:
-            block *= sample_weight[start:stop]
+            # A Fortran-ordered input (DataFrame.to_numpy() often is) gives a view here:
+            # multiplying in place would overwrite the caller's descriptors.
+            if np.may_share_memory(block, weights):
+                block = block * sample_weight[start:stop]
+            else:
+                block *= sample_weight[start:stop]
         cells = cell[start:stop]
         for k in range(n_columns):
             out[k] += np.bincount(cells, weights=block[k], minlength=n_cells)

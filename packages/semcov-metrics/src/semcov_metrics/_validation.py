@@ -75,6 +75,27 @@ def check_probabilities(array: np.ndarray, name: str) -> None:
         )
 
 
+#: Largest |Σ_k p_ik − 1| accepted for a row of class probabilities. scikit-learn's
+#: multi-class ``roc_auc_score`` uses ``np.allclose`` (≈ 1e-5); a float16 softmax row is off by
+#: up to ~1e-3, a float32 one by ~1e-7 · n_classes. 1e-3 accepts both, yet refuses logits,
+#: per-class sigmoid scores and unnormalised counts, and moves an ECE by at most 1e-3.
+ROW_SUM_TOLERANCE = 1e-3
+
+
+def check_rows_sum_to_one(matrix: np.ndarray, name: str) -> None:
+    """Rows of an (N, n_classes) probability matrix must sum to 1 within ROW_SUM_TOLERANCE."""
+    deviation = np.abs(matrix.sum(axis=1) - 1.0)
+    off = deviation > ROW_SUM_TOLERANCE
+    if off.any():
+        row = int(np.argmax(deviation))
+        raise ValueError(
+            f"{name} must hold class probabilities whose rows sum to 1 (within "
+            f"{ROW_SUM_TOLERANCE:g}); {int(off.sum())} of {len(matrix)} rows do not, e.g. row "
+            f"{row} sums to {matrix[row].sum():.6g}. Apply a softmax to logits, or pass the "
+            "positive-class probability (N,) for a binary task"
+        )
+
+
 def as_descriptor_matrix(
     value: Any, name: str, descriptor_names: Sequence[str] | None
 ) -> tuple[np.ndarray, list[str]]:

@@ -11,6 +11,7 @@ from semcov_metrics._validation import (
     as_float_array,
     check_choice,
     check_probabilities,
+    check_rows_sum_to_one,
     check_same_length,
 )
 from semcov_metrics.performance import class_probabilities, integer_labels
@@ -34,7 +35,8 @@ def reliability_diagram(
 
     Args:
         y_true: integer class labels in ``[0, n_classes)``, shape (N,).
-        y_prob: probabilities: (N,) for the positive class of a binary task, or (N, n_classes).
+        y_prob: probabilities: (N,) for the positive class of a binary task, or (N, n_classes)
+            whose rows sum to 1 (within 1e-3; otherwise a ValueError names ``y_prob``).
         n_bins: number of equal-width bins (>= 1).
         mode: ``"top_label"`` or ``"positive"``.
 
@@ -96,6 +98,8 @@ def _binned(
                 'mode="positive" needs binary probabilities, got y_prob of shape '
                 f"{probabilities.shape}"
             )
+        if probabilities.ndim == 2:
+            check_rows_sum_to_one(probabilities, "y_prob")
         confidence = probabilities if probabilities.ndim == 1 else probabilities[:, 1]
         if labels.max() > 1:
             raise ValueError('mode="positive" needs y_true in {0, 1}')

@@ -12,6 +12,7 @@ from semcov_metrics._validation import (
     as_labels,
     check_finite,
     check_probabilities,
+    check_rows_sum_to_one,
     check_same_length,
     warn_undefined,
 )
@@ -39,7 +40,9 @@ def integer_labels(value: Any, name: str) -> np.ndarray:
 
 
 def class_probabilities(probabilities: np.ndarray, labels: np.ndarray, name: str) -> np.ndarray:
-    """An (N, T) probability matrix; a 1-D input is P(class 1) of a binary task."""
+    """An (N, T) probability matrix; a 1-D input is P(class 1) of a binary task. Rows of a
+    2-D input must sum to 1 within :data:`ROW_SUM_TOLERANCE` (as scikit-learn requires of
+    multi-class ``roc_auc_score``)."""
     if probabilities.ndim == 1:
         if labels.max() > 1:
             raise ValueError(
@@ -53,6 +56,7 @@ def class_probabilities(probabilities: np.ndarray, labels: np.ndarray, name: str
         raise ValueError(
             f"labels go up to {labels.max()} but {name} has only {probabilities.shape[1]} columns"
         )
+    check_rows_sum_to_one(probabilities, name)
     return probabilities
 
 
@@ -117,7 +121,8 @@ def performance_report(y_true: Any, y_prob: Any, *, n_bins: int = 15) -> dict[st
 
     Args:
         y_true: integer labels in ``[0, T)``, shape (N,).
-        y_prob: class probabilities, shape (N,) or (N, T); rows of (N, T) should sum to 1.
+        y_prob: class probabilities, shape (N,) or (N, T); rows of (N, T) must sum to 1
+            within 1e-3 (a ValueError names ``y_prob`` otherwise).
         n_bins: ECE bins.
 
     Returns:

@@ -20,15 +20,17 @@ _REQUIRED = ("class", "descriptor", "subgroup", "coverage")
 def tail_groups(coverage_table: pd.DataFrame, fraction: float = 0.3) -> pd.DataFrame:
     """The ``ceil(fraction · G)`` SCGs of lowest training coverage (ties: table order).
 
-    G counts the SCGs with training samples: when the table has an ``n_train`` column (as
-    :func:`scg_coverage` writes), SCGs whose (class, subgroup) cell holds no training sample
-    are left out. Their coverage of 0 is a convention, not a measurement, and such cells have
-    no test samples either on a grouped split of one dataset, so counting them would fill the
-    tail with SCGs that carry no evidence (on MILK10k 21 of the 112 SCGs are such cells).
+    G counts the SCGs that carry evidence. On a fairness report's ``table`` (it has a ``valid``
+    column) these are its valid SCGs, the very set over which CDI, TPR_w and TPR_std are
+    computed. On a coverage table with an ``n_train`` column (as :func:`scg_coverage` writes),
+    SCGs whose (class, subgroup) cell holds no training sample are left out: their coverage of
+    0 is a convention, not a measurement, and such cells have no test samples either on a
+    grouped split of one dataset, so counting them would fill the tail with SCGs that carry no
+    evidence (on MILK10k 21 of the 112 SCGs are such cells).
 
     Args:
-        coverage_table: the output of :func:`scg_coverage` (or any frame with ``class,
-            descriptor, subgroup, coverage``), one row per SCG.
+        coverage_table: the output of :func:`scg_coverage`, a fairness report's ``table``, or
+            any frame with ``class, descriptor, subgroup, coverage``; one row per SCG.
         fraction: share of SCGs in the tail, in (0, 1].
     """
     if not isinstance(coverage_table, pd.DataFrame):
@@ -40,7 +42,9 @@ def tail_groups(coverage_table: pd.DataFrame, fraction: float = 0.3) -> pd.DataF
         )
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
         raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
-    if "n_train" in coverage_table.columns:
+    if "valid" in coverage_table.columns:
+        coverage_table = coverage_table[coverage_table["valid"].astype(bool)]
+    elif "n_train" in coverage_table.columns:
         coverage_table = coverage_table[coverage_table["n_train"] > 0]
     size = int(np.ceil(fraction * len(coverage_table) - 1e-9))
     return coverage_table.sort_values("coverage", kind="stable").head(size)
@@ -96,15 +100,29 @@ def tail_sensitivity_at_specificity(
             f"columns {names}; pass descriptor_names"
         )
     tau = membership_threshold(len(names), membership, threshold)
-    weights = matrix if tau is None else (matrix >= tau).astype(np.float64)
+    sample_weight = tail_membership(tail, matrix, label_array, subgroup_array, names, tau)
+    keep = sample_weight > 0
+    return _sens_at_spec(labels[keep], scores[keep], specificity, sample_weight[keep])
+
+
+def tail_membership(
+    tail: pd.DataFrame,
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    subgroups: np.ndarray,
+    names: list[str],
+    threshold: np.ndarray | None,
+) -> np.ndarray:
+    """Weight of every test sample in the tail, shape (N,): the largest membership over the
+    tail SCGs of its (class, subgroup) cell (0 outside the tail); hard when ``threshold``."""
+    weights = matrix if threshold is None else (matrix >= threshold).astype(np.float64)
     column = {name: k for k, name in enumerate(names)}
     sample_weight = np.zeros(len(labels))
     for (class_value, subgroup), rows in tail.groupby(["class", "subgroup"], sort=False):
-        in_cell = (label_array == class_value) & (subgroup_array == subgroup)
+        in_cell = (labels == class_value) & (subgroups == subgroup)
         if not in_cell.any():
             continue
         tail_columns = [column[str(d)] for d in rows["descriptor"]]
         cell_weight = weights[np.ix_(in_cell, tail_columns)].max(axis=1)
         sample_weight[in_cell] = np.maximum(sample_weight[in_cell], cell_weight)
-    keep = sample_weight > 0
-    return _sens_at_spec(labels[keep], scores[keep], specificity, sample_weight[keep])
+    return sample_weight
