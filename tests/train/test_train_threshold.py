@@ -113,6 +113,9 @@ def semcovnet_run(train_cache, tmp_path_factory):
         cache_dir=str(train_cache),
         out=str(tmp_path_factory.mktemp("threshold") / "runs"),
         num_threads=1,
+        # 64 test images: the default smoke size (8) has fewer than 3 SCGs with one expected
+        # test member, where CDI is undefined
+        synthetic_lesions=320,
     )
     return config, train(config)
 
@@ -124,9 +127,13 @@ def test_smoke_results_hold_the_threshold_and_the_new_fairness_and_alignment_num
     results = json.loads((result.run_dir / "results.json").read_text())
     assert 0.0 < results["decision_threshold"] < 1.0
     assert results["decision_rule"] == "balanced"
-    for key in ("cdi", "align_cos", "align_cos_fed", "recall_at_1", "recall_at_1_full"):
+    keys = ("cdi", "cdi_hard", "cdi_null", "align_cos", "align_cos_fed")
+    keys += ("recall_at_1", "recall_at_1_full", "recall_at_1_fed", "s95_tail")
+    for key in keys:
         assert isinstance(results[key], float) and math.isfinite(results[key]), key
+    assert set(results["cdi_per_class"]) == {"rest", "MEL"}
     assert -1.0 <= results["align_cos"] <= 1.0 and 0.0 <= results["recall_at_1"] <= 1.0
+    assert results["n_valid_scgs"] >= 3
     assert "decision_threshold" in results["conventions"]
 
 

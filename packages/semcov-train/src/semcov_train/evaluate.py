@@ -34,7 +34,8 @@ __all__ = [
 
 #: Table 1 metric names (``semcov_metrics.performance_report``).
 PERFORMANCE_KEYS = ("auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece")
-FAIRNESS_KEYS = ("cdi", "tpr_worst", "tpr_std")
+#: Scalar statistics of ``semcov_metrics.semantic_fairness_report`` kept per epoch and per run.
+FAIRNESS_KEYS = ("cdi", "cdi_hard", "cdi_null", "tpr_worst", "tpr_std")
 
 
 @dataclass
@@ -147,7 +148,9 @@ def _performance(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, flo
     return _quiet(performance_report, labels, y_prob)
 
 
-def _fairness(data, part_arrays: dict, predicted: np.ndarray, config, n_boot: int):
+def _fairness(data, part_arrays: dict, predicted: np.ndarray, config, n_boot: int, scores=None):
+    """The fairness report of one split: decisions `predicted`, positive-class `scores` for
+    S@95_tail (None: NaN), the package's default SCG support rule."""
     from semcov_metrics import semantic_fairness_report
 
     train = data.split_arrays("train")
@@ -163,6 +166,8 @@ def _fairness(data, part_arrays: dict, predicted: np.ndarray, config, n_boot: in
         membership=config.membership,
         n_boot=n_boot,
         seed=config.seed,
+        test_scores=scores,
+        tail_fraction=config.tail_fraction,
         descriptor_names=list(data.descriptor_names),
         classes=list(range(data.num_classes)),
         subgroup_values=list(data.subgroup_values),
@@ -296,9 +301,13 @@ def evaluate_test(
     (the note in ``conventions`` says so). S@95_tail sets its own operating point (95 %
     specificity on the tail samples) and is not affected by the decision threshold; the CAS
     subsets' accuracy stays at argmax like Table 1's.
-    """
-    from semcov_metrics import tail_sensitivity_at_specificity
 
+    ``cdi`` (soft membership), ``cdi_hard`` (hard, at the descriptor threshold), ``cdi_null``
+    (the permutation floor), ``cdi_per_class`` (by class name), TPR_w, TPR_std and S@95_tail
+    all come from one ``semcov_metrics.semantic_fairness_report``: the valid SCGs (test
+    support of at least ``min_support`` expected members, stored, and a defined TPR) for all
+    but ``cdi_hard``, which uses the SCGs valid under hard membership.
+    """
     from .alignment import alignment_results
 
     arrays = data.split_arrays("test")
@@ -311,29 +320,21 @@ def evaluate_test(
     decisions = decide(probabilities, threshold)
     results: dict = dict(extra or {})
     results.update(_performance(labels, probabilities))
-    report = _fairness(data, arrays, decisions, config, n_boot=config.n_boot)
+    positive = _positive_scores(probabilities)
+    report = _fairness(data, arrays, decisions, config, n_boot=config.n_boot, scores=positive)
     results.update({k: float(getattr(report, k)) for k in FAIRNESS_KEYS})
+    results["cdi_per_class"] = {
+        data.classes[int(code)]: float(value) for code, value in report.cdi_per_class.items()
+    }
     results["decision_threshold"] = threshold.value
     results["decision_rule"] = threshold.rule
     results["n_valid_scgs"] = int(report.n_valid)
+    results["n_valid_scgs_hard"] = int(report.table["valid_hard"].sum())
+    results["min_support"] = float(report.min_support)
     intervals = bootstrap_performance(labels, probabilities, config.n_boot, config.seed)
     intervals.update({k: tuple(v) for k, v in report.intervals.items()})
     results["intervals"] = {k: list(v) for k, v in intervals.items()}
-    positive = _positive_scores(probabilities)
-    results["s95_tail"] = (
-        _quiet(
-            tail_sensitivity_at_specificity,
-            labels,
-            positive,
-            arrays["descriptors"],
-            arrays["subgroup_names"],
-            data.coverage_table,
-            fraction=config.tail_fraction,
-            descriptor_names=list(data.descriptor_names),
-        )
-        if positive is not None
-        else math.nan
-    )
+    results["s95_tail"] = float(report.s95_tail)
     alignment = dict.fromkeys(
         ("align_cos", "align_cos_fed", "recall_at_1", "recall_at_1_fed", "recall_at_1_full")
     )
@@ -360,7 +361,15 @@ def evaluate_test(
             "recall_at_1_full over the whole test split"
         ),
         "bootstrap": f"{config.n_boot} replicates over test samples, 95 % percentile",
-        "tail": f"bottom {config.tail_fraction:.0%} training-coverage SCGs, hard membership",
+        "scg_set": (
+            f"valid SCGs: test support >= {report.min_support} expected members and a defined "
+            "TPR; cdi, cdi_null, cdi_per_class, tpr_worst, tpr_std and s95_tail over them; "
+            "cdi_hard over the SCGs valid under hard membership"
+        ),
+        "tail": (
+            f"bottom {config.tail_fraction:.0%} of the valid SCGs by training coverage, hard "
+            "membership"
+        ),
         "cas_subsets": f"test CAS from descriptors >= {config.cas_threshold}, 30/30/40 %",
     }
     return SplitEvaluation(json_ready(results), scg_frame(report, data))
