@@ -61,7 +61,7 @@ def test_shape_dtype_and_range_are_kept_and_a_seed_fixes_the_draws():
     torch.manual_seed(1)
     other = pipeline.augment(images)
     assert first.shape == images.shape and first.dtype == torch.float32
-    assert 0.0 <= float(first.min()) and float(first.max()) <= 1.0
+    assert float(first.min()) >= 0.0 and float(first.max()) <= 1.0
     assert torch.equal(first, again) and not torch.equal(first, other)
     assert not torch.allclose(first, images.float() / 255)  # it changed the images
     torch.manual_seed(0)
@@ -86,7 +86,8 @@ def test_float_input_in_unit_range_is_accepted_and_bad_input_is_rejected():
 
 def test_transpose_and_flips_draw_the_eight_symmetries_of_the_square_uniformly():
     """With every other operation off, the output is one of the 8 images of the dihedral
-    group, each with probability 1/8 (2,000 draws: 1/8 ± 0.03 is over 4 standard errors), as for albumentations' transpose + two flips."""
+    group, each with probability 1/8, as for albumentations' transpose + two flips (2,000
+    draws: 1/8 ± 0.03 is over 4 standard errors)."""
     off = {
         name: 0.0
         for name in vars(Siim2020Config())
