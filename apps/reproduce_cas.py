@@ -28,7 +28,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
+from app_runner import (
+    build_parser,
+    emit,
+    make_run_config,
+    parse_args,
+    run_app,
+    run_jobs,
+    select_runs,
+)
 from collect_results import format_cell, paper_table, side_by_side, summarize
 
 __all__ = [
@@ -43,6 +51,7 @@ __all__ = [
     "row_labels",
     "run_accuracies",
     "run_aucs",
+    "weight_spread",
 ]
 
 EXPERIMENT = "cas"
@@ -195,12 +204,45 @@ def cas_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
         digits=2,
     )
     paper_side = f"paper: {args.paper_dataset}, {args.paper_backbone}"
+    weighted = {CAS_METHODS[m] for m in MIXINGS.values()}
+    spread = None
     notes = []
     for label, n, note in zip(table["method"], table["n"], table["note"], strict=True):
         ours = f"{args.dataset} {MODALITY}, {backbones.get(label)}"
+        if n and label in weighted:
+            spread = spread or weight_spread(args)
+            ours += f"; {spread}"
         notes.append(f"{paper_side}; ours: {ours}" if n else note)
     table["note"] = notes
     return table
+
+
+def weight_spread(args: argparse.Namespace) -> str:
+    """How far the CAS sampling weights of our "+weight" runs reach: max / min weight over the
+    training split of the first fold and seed, with the trainer's CAS settings, and the
+    attributes CAS composes there (descriptors, then metadata such as site and age bin)."""
+    from semcov_data.cas import cas_attributes, cas_weights
+    from semcov_train.data import fold_parts, load_table
+
+    method = next(m for m in MIXINGS.values() if m in args.methods)
+    config = make_run_config(args, EXPERIMENT, method, MODALITY, 0, args.seeds[0])
+    table = load_table(config)
+    parts = fold_parts(table.labels, table.groups, config.fold, config.split_seed)
+    train = table.subset(parts == "train")
+    weights = cas_weights(
+        train,
+        "scores",
+        power=config.cas_power,
+        threshold=config.cas_threshold,
+        balance_classes=config.cas_balance_classes,
+    )
+    attributes = list(cas_attributes(train, "scores", threshold=config.cas_threshold).columns)
+    metadata = attributes[len(table.descriptor_names) :]
+    composed = f"{len(table.descriptor_names)} descriptors + {', '.join(metadata) or 'no metadata'}"
+    return (
+        f"CAS weights span {weights.max() / weights.min():.2f}x (max/min, fold-0 training "
+        f"split; {composed})"
+    )
 
 
 def _finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:

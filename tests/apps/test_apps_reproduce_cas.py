@@ -42,6 +42,29 @@ def _ours_by_hand(runs: Path, method: str, seeds) -> tuple[dict, dict]:
     return accuracy, auc
 
 
+def _spread_by_hand(runs: Path) -> str:
+    """The weight spread of the fold-0 training split, from its CAS scores: with one pool
+    (no class balancing) max/min of r^1.2 / Σ r^1.2 is (max r / min r)^1.2."""
+    from semcov_data.cas import cas_scores
+    from semcov_train import TrainConfig
+    from semcov_train.data import fold_parts, load_table
+
+    run_dir = runs / "cas" / "cas_cutmix" / "synthetic-dermoscopic" / "fold0-seed0"
+    stored = json.loads((run_dir / "config.json").read_text())["config"]
+    config = TrainConfig(**stored)
+    assert not config.cas_balance_classes and config.cas_power == 1.2
+    table = load_table(config)
+    train = table.subset(fold_parts(table.labels, table.groups, 0, config.split_seed) == "train")
+    scores = cas_scores(train, threshold=config.cas_threshold)
+    spread = (scores.max() / scores.min()) ** 1.2
+    alone = cas_scores(train, threshold=config.cas_threshold, metadata=None)
+    assert spread > (alone.max() / alone.min()) ** 1.2  # the metadata widen the spread
+    return (
+        f"CAS weights span {spread:.2f}x (max/min, fold-0 training split; 7 descriptors + "
+        "site, skin_tone_class, sex, age_approx)"
+    )
+
+
 def _cell(values: list[float], digits: int = 2) -> str:
     """Mean ± sample std of the defined values, as the apps print them."""
     defined = pd.Series(values).dropna()
@@ -87,9 +110,10 @@ def test_reproduce_cas_smoke_end_to_end(tmp_path, capsys, smoke_args):
         assert rows.loc[label, "n"] == "2"
         for metric in METRICS:
             assert rows.loc[label, f"{metric} (ours)"] == _cell(ours[method][0][metric])
-        assert rows.loc[label, "note"] == (
-            "paper: CIFAR-100, ResNet18; ours: synthetic dermoscopic, test_efficientnet"
-        )
+        expected = "paper: CIFAR-100, ResNet18; ours: synthetic dermoscopic, test_efficientnet"
+        if method == "cas_cutmix":
+            expected += f"; {_spread_by_hand(runs)}"
+        assert rows.loc[label, "note"] == expected
     for metric in METRICS:  # Δ: CAS-weighted minus uniform, paired by seed
         deltas = _differences(ours["cas_cutmix"][0][metric], ours["cutmix"][0][metric])
         assert rows.loc["Δ CutMix", f"{metric} (ours)"] == _cell(deltas)

@@ -111,11 +111,14 @@ def test_synthetic_true_descriptors_are_the_default_true_columns(tmp_path):
     root = write_synthetic(tmp_path, SyntheticConfig(n_lesions=40, image_size=16), workers=1)
     table = load_milk10k(root)
     attributes = cas_attributes(table, "true")
-    assert list(attributes.columns) == [c for c in table.frame.columns if c.startswith("true_")]
-    assert len(attributes.columns) == 7
+    true_columns = [c for c in table.frame.columns if c.startswith("true_")]
+    metadata = ["site", "skin_tone_class", "sex", "age_approx"]
+    assert list(attributes.columns) == [*true_columns, *metadata]
+    assert len(true_columns) == 7
     np.testing.assert_array_equal(
-        attributes.to_numpy(), table.frame[list(attributes.columns)].to_numpy()
+        attributes[true_columns].to_numpy(), table.frame[true_columns].to_numpy()
     )
+    assert list(cas_attributes(table, "true", metadata=None).columns) == true_columns
     assert cas_weights(table, "true").sum() == pytest.approx(1.0)
     assert cas_evaluation_subsets(table, "true").shape == (40,)
 
@@ -164,3 +167,116 @@ def test_missing_categorical_values_are_refused():
     frame = pd.DataFrame({"kind": ["a", None], "label": [0, 0]})
     with pytest.raises(ValueError, match=r"'kind'.*missing"):
         cas_attributes(frame, "columns", columns=["kind"])
+
+
+def _metadata_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "MONET_a": [0.9, 0.8, 0.1, 0.7, 0.6, 0.2],
+            "site": ["arm", "arm", "leg", "arm", None, "leg"],
+            "sex": ["f", "m", "f", "f", "f", "m"],
+            "age_approx": [20, 35, 50, 65, 80, np.nan],
+            "label": [0, 0, 0, 1, 1, 1],
+        }
+    )
+
+
+def test_metadata_are_composed_beside_the_descriptors():
+    frame = _metadata_frame()
+    attributes = cas_attributes(frame)
+    assert list(attributes.columns) == ["MONET_a", "site", "sex", "age_approx"]
+    assert attributes["site"].tolist() == ["arm", "arm", "leg", "arm", "unknown", "leg"]
+    assert attributes["age_approx"].tolist() == ["<30", "30-44", "45-59", "60-74", "75+", "unknown"]
+    # Class 0 (rows 0-2): a=1 x2 (rank 1), a=0 (2); arm x2 (1), leg (2); f x2 (1), m (2);
+    # three distinct age bins (all rank 1).
+    # Class 1 (rows 3-5): a=1 x2 (1), a=0 (2); arm, unknown, leg once each (1); f x2 (1), m (2);
+    # three distinct age bins (1).
+    expected = [
+        1 + 1 + 1 + 1,
+        1 + 1 + 2 + 1,
+        2 + 2 + 1 + 1,
+        1 + 1 + 1 + 1,
+        1 + 1 + 1 + 1,
+        2 + 1 + 2 + 1,
+    ]
+    np.testing.assert_array_equal(cas_scores(frame), expected)
+    np.testing.assert_array_equal(cas_scores(frame, metadata=None), [1, 1, 2, 1, 1, 2])
+    np.testing.assert_array_equal(
+        cas_scores(frame, metadata=["sex"]), [1 + 1, 1 + 2, 2 + 1, 1 + 1, 1 + 1, 2 + 2]
+    )
+
+
+def test_the_isic_site_column_stands_in_for_site():
+    frame = _metadata_frame().rename(columns={"site": "anatom_site_general"})
+    assert list(cas_attributes(frame).columns) == [
+        "MONET_a", "anatom_site_general", "sex", "age_approx",
+    ]  # fmt: skip
+
+
+def test_metadata_widen_the_weight_spread_beyond_descriptors_alone(tmp_path):
+    root = write_synthetic(tmp_path, SyntheticConfig(n_lesions=300, image_size=16), workers=1)
+    table = load_milk10k(root)
+    alone = cas_weights(table, metadata=None)
+    composed = cas_weights(table)
+    # 7 binary descriptors: CAS in [7, 14], so the spread is at most 2^1.2 = 2.30
+    assert alone.max() / alone.min() <= 2.0**1.2 + 1e-9
+    assert composed.max() / composed.min() > alone.max() / alone.min()
+    assert composed.max() / composed.min() > 2.3
+    scores = cas_scores(table)
+    assert composed.max() / composed.min() == pytest.approx((scores.max() / scores.min()) ** 1.2)
+
+
+def test_evaluation_subsets_are_ranked_by_training_frequencies():
+    # Training: kind a is common, b rare. The test split is mostly b: by its own frequencies
+    # b would be common and the lone a rare.
+    train = pd.DataFrame({"kind": ["a"] * 8 + ["b"] * 2, "label": 0})
+    test = pd.DataFrame({"kind": ["b"] * 7 + ["a"] * 3, "label": 0})
+    by_train = cas_evaluation_subsets(test, "columns", columns=["kind"], train=train)
+    assert set(by_train[7:]) == {"low"}  # the three a's: CAS 1 under training frequencies
+    assert (by_train[:7] == "low").sum() == 0
+    by_itself = cas_evaluation_subsets(test, "columns", columns=["kind"])
+    assert set(by_itself[7:]) == {"high"}  # ranked by the test split, a is the rare value
+    np.testing.assert_array_equal(
+        cas_scores(test, "columns", columns=["kind"], reference=train), [2.0] * 7 + [1.0] * 3
+    )
+
+
+def test_unseen_values_and_classes_with_a_training_reference():
+    train = pd.DataFrame({"kind": ["a", "a", "b"], "label": [0, 0, 1]})
+    test = pd.DataFrame({"kind": ["c", "a", "b"], "label": [0, 0, 1]})
+    # class 0 saw only a: c is unseen -> 1 + 1 = 2
+    np.testing.assert_array_equal(
+        cas_scores(test, "columns", columns=["kind"], reference=train), [2.0, 1.0, 1.0]
+    )
+    with pytest.raises(ValueError, match="never shows"):
+        cas_scores(test.assign(label=[0, 0, 2]), "columns", columns=["kind"], reference=train)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['site'\]"):
+        cas_scores(
+            _metadata_frame(), reference=_metadata_frame().drop(columns="site"), metadata=["site"]
+        )
+
+
+def test_ties_in_the_evaluation_subsets_follow_the_seed():
+    frame = pd.DataFrame({"kind": ["a"] * 10, "label": 0})  # every CAS is 1
+    first = cas_evaluation_subsets(frame, "columns", columns=["kind"], seed=0)
+    np.testing.assert_array_equal(
+        first, cas_evaluation_subsets(frame, "columns", columns=["kind"], seed=0)
+    )
+    assert (first == "low").sum() == 3 and (first == "high").sum() == 4
+    others = [cas_evaluation_subsets(frame, "columns", columns=["kind"], seed=s) for s in (1, 2)]
+    assert any((other != first).any() for other in others)
+    in_order = cas_evaluation_subsets(frame, "columns", columns=["kind"], seed=None)
+    assert in_order.tolist() == ["low"] * 3 + ["middle"] * 3 + ["high"] * 4
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error", "match"),
+    [
+        ("everything", ValueError, "metadata"),
+        ([1], TypeError, "metadata"),
+        (["x"], ValueError, "x"),
+    ],
+)
+def test_bad_metadata_argument_is_named(metadata, error, match):
+    with pytest.raises(error, match=match):
+        cas_attributes(_metadata_frame(), metadata=metadata)

@@ -115,33 +115,45 @@ def cell_sums(
     *,
     threshold: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
+    also_threshold: np.ndarray | None = None,
 ) -> np.ndarray:
     """Σ weights[i, k] over the rows i of every cell: an (n_cells, K) array.
 
     ``threshold`` turns the weights into hard membership ``1[w >= threshold]`` and
-    ``sample_weight`` multiplies each row, both on the fly. Rows are processed in blocks that
-    fit in cache: each block is transposed so that every ``np.bincount`` reads one contiguous
-    column, which is several times faster than strided columns and never materialises a
-    transformed copy of the whole (N, K) matrix.
+    ``sample_weight`` multiplies each row, both on the fly. ``also_threshold`` adds K more
+    columns in the same pass, the sums of ``1[w >= also_threshold]`` (hard beside soft):
+    the result is then (n_cells, 2K). Rows are processed in blocks that fit in cache: each
+    block is transposed so that every ``np.bincount`` reads one contiguous column, which is
+    several times faster than strided columns and never materialises a transformed copy of
+    the whole (N, K) matrix.
     """
     n_columns = weights.shape[1]
-    out = np.zeros((n_columns, n_cells))
+    extra = also_threshold is not None
+    out = np.zeros(((2 if extra else 1) * n_columns, n_cells))
     for start in range(0, len(cell), _BLOCK_ROWS):
         stop = start + _BLOCK_ROWS
         block = weights[start:stop]
         if threshold is not None:
             block = np.greater_equal(block, threshold)
         block = np.ascontiguousarray(block.T, dtype=np.float64)
+        blocks = [block]
+        if extra:
+            blocks.append(np.greater_equal(block, also_threshold[:, None]).astype(np.float64))
         if sample_weight is not None:
             # A Fortran-ordered input (DataFrame.to_numpy() often is) gives a view here:
             # multiplying in place would overwrite the caller's descriptors.
             if np.may_share_memory(block, weights):
-                block = block * sample_weight[start:stop]
+                blocks[0] = block * sample_weight[start:stop]
             else:
                 block *= sample_weight[start:stop]
+            for hard in blocks[1:]:
+                hard *= sample_weight[start:stop]
         cells = cell[start:stop]
-        for k in range(n_columns):
-            out[k] += np.bincount(cells, weights=block[k], minlength=n_cells)
+        for offset, part in enumerate(blocks):
+            for k in range(n_columns):
+                out[offset * n_columns + k] += np.bincount(
+                    cells, weights=part[k], minlength=n_cells
+                )
     return out.T
 
 

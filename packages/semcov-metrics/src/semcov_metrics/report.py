@@ -276,8 +276,7 @@ def semantic_fairness_report(
     tau = membership_threshold(len(grid.descriptors), membership, threshold)
     tau_hard = membership_threshold(len(grid.descriptors), "hard", threshold)
     args = (grid, test_split, predicted_codes)
-    support, correct = tpr_sums(*args, tau)
-    support_hard, correct_hard = tpr_sums(*args, tau_hard)
+    support, correct, support_hard, correct_hard = _membership_sums(args, tau, tau_hard)
     tpr, tpr_hard = rate(correct, support), rate(correct_hard, support_hard)
     table = grid.frame(n_train=n_train, coverage=coverage, support=support, tpr=tpr)
     table["error"] = 1.0 - table["tpr"]
@@ -405,12 +404,30 @@ def _bootstrap(
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         for _ in range(n_boot):
             counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
+            sums = _membership_sums(args, *thresholds, sample_weight=counts)
             row = []
-            for tau in thresholds:
-                boot_support, boot_correct = tpr_sums(*args, tau, sample_weight=counts)
+            for boot_support, boot_correct in (sums[:2], sums[2:]):
                 boot_tpr = rate(boot_correct, boot_support)
                 row.append(
                     scg_statistics(coverage, boot_support.ravel(), boot_tpr.ravel(), min_support)
                 )
             rows.append((*row[0], row[1][0]))
     return pd.DataFrame(rows, columns=list(_STATISTICS))
+
+
+def _membership_sums(
+    args: tuple[Any, ...],
+    threshold: np.ndarray | None,
+    hard_threshold: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Support and hits under the report's membership and under hard membership, (n_cells, K)
+    each; soft and hard come from one pass over the descriptors."""
+    if threshold is not None:  # hard membership already: both are the same sums
+        support, correct = tpr_sums(*args, threshold, sample_weight=sample_weight)
+        return support, correct, support, correct
+    support, correct = tpr_sums(
+        *args, None, sample_weight=sample_weight, also_threshold=hard_threshold
+    )
+    k = support.shape[1] // 2
+    return support[:, :k], correct[:, :k], support[:, k:], correct[:, k:]

@@ -89,8 +89,10 @@ def tpr_sums(
     predicted_codes: np.ndarray,
     threshold: np.ndarray | None,
     sample_weight: np.ndarray | None = None,
+    also_threshold: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Support and correctly-predicted weight per (cell, descriptor), each (n_cells, K).
+    """Support and correctly-predicted weight per (cell, descriptor), each (n_cells, K), or
+    (n_cells, 2K) with ``also_threshold`` (hard membership sums in the last K columns).
 
     Correct and wrong predictions go to separate cells of one bincount, so a single pass over
     the descriptor matrix gives both sums.
@@ -98,7 +100,12 @@ def tpr_sums(
     correct = predicted_codes == split.labels
     cell = grid.cells(split.labels, split.subgroups) + grid.n_cells * correct
     sums = cell_sums(
-        cell, 2 * grid.n_cells, split.descriptors, threshold=threshold, sample_weight=sample_weight
+        cell,
+        2 * grid.n_cells,
+        split.descriptors,
+        threshold=threshold,
+        sample_weight=sample_weight,
+        also_threshold=also_threshold,
     )
     hits = sums[grid.n_cells :]
     return sums[: grid.n_cells] + hits, hits

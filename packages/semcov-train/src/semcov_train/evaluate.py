@@ -225,12 +225,14 @@ def bootstrap_performance(
     return intervals
 
 
-def _cas_subsets(arrays: dict, predicted: np.ndarray, probabilities, threshold: float) -> dict:
-    from semcov_metrics import cas_subsets, compositional_attribute_scarcity
+def _cas_subsets(data, arrays: dict, predicted: np.ndarray, probabilities, config) -> dict:
+    from semcov_data.cas import cas_evaluation_subsets
 
-    attributes = (arrays["descriptors"] >= threshold).astype(np.int64)
-    scores = compositional_attribute_scarcity(attributes, arrays["labels"])
-    subsets = cas_subsets(scores)
+    # CAS of the test samples against the training split's frequencies, descriptors and
+    # metadata composed, ties broken by the run's seed (the CAS paper's protocol).
+    subsets = cas_evaluation_subsets(
+        data.test, "scores", threshold=config.cas_threshold, train=data.train, seed=config.seed
+    )
     result = {}
     for name in ("low", "middle", "high"):
         rows = subsets == name
@@ -346,7 +348,7 @@ def evaluate_test(
             seed=config.seed,
         )
     results.update(alignment)
-    results["cas_subsets"] = _cas_subsets(arrays, predicted, probabilities, config.cas_threshold)
+    results["cas_subsets"] = _cas_subsets(data, arrays, predicted, probabilities, config)
     results["n_test"] = len(labels)
     results["conventions"] = {
         "ece": "top_label, 15 bins",
@@ -370,7 +372,10 @@ def evaluate_test(
             f"bottom {config.tail_fraction:.0%} of the valid SCGs by training coverage, hard "
             "membership"
         ),
-        "cas_subsets": f"test CAS from descriptors >= {config.cas_threshold}, 30/30/40 %",
+        "cas_subsets": (
+            f"test CAS from descriptors >= {config.cas_threshold} and metadata, ranked by "
+            "training frequencies, ties by seed, 30/30/40 %"
+        ),
     }
     return SplitEvaluation(json_ready(results), scg_frame(report, data))
 
