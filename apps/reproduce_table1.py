@@ -1,5 +1,10 @@
 """Paper Table 1 (MILK10k dermoscopic and clinical, eight models): our numbers beside the paper's.
 
+BAcc and Macro-F1 are at argmax (class 1 when its probability exceeds 0.5), the paper's
+convention: they come from ``semcov_metrics.performance_report`` on the test probabilities. The
+decision threshold each run chooses on its validation split (``decision_threshold`` in
+``results.json``) is used only by the per-SCG fairness metrics of Table 3.
+
 With no arguments: Table 1's methods on the synthetic benchmark with the ``quick`` preset on the
 CPU, both modalities, one fold and seed. Finished runs (``DONE``) are skipped, unfinished ones
 resume from their last checkpoint::

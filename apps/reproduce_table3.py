@@ -1,5 +1,11 @@
 """Paper Table 3 (semantic fairness: CDI, worst-SCG TPR, TPR std) beside the paper's numbers.
 
+CDI, TPR_w and TPR_std count each run's test decisions at its ``decision_threshold``, the
+threshold of maximal balanced accuracy on that run's validation split (at argmax a weak model on
+imbalanced data predicts almost no positive, and CDI would measure the class imbalance), over
+the SCGs with at least one expected test member. Each run's ``results.json`` also holds
+``cdi_hard``, ``cdi_null`` (the noise floor) and ``cdi_per_class``.
+
 Table 3 is measured on the models of Tables 1 and 2, so this app trains (or reuses) exactly those
 runs: experiment ``table1`` for MILK10k dermoscopic and clinical, ``table2`` for ISIC-DICM-17K.
 With no arguments both stand on the synthetic benchmark with the ``quick`` preset on the CPU::

@@ -3,7 +3,15 @@
 Columns: S@95 on the tail SCGs (bottom 30 % training coverage), its Δ w.r.t. Visual-only,
 Align-cos and R@1 (descriptor–image alignment).
 
-The three rows are SemCovNet runs with switches, one experiment ``grounding-<row>`` each:
+Align-cos and R@1 (``align_cos``, ``recall_at_1`` of ``results.json``) compare d = Linear(p)
+with the embedding z of a test pass in which every sample's descriptor scores p are replaced
+by the training-split mean, so z cannot copy p and the numbers measure descriptor–*image*
+alignment (the normal, p-fed pass is ``align_cos_fed`` / ``recall_at_1_fed``). R@1 retrieves
+among random test batches of 32, the paper's batch (mean over 10 seeded partitions; chance
+1/32); ``recall_at_1_full`` of ``results.json`` retrieves among the whole test split.
+
+The three rows (what Table 6 compares) are SemCovNet runs with switches, one experiment
+``grounding-<row>`` each:
 
 - ``visual_only``: ``semcov_sdm_mode="feature"`` (the descriptor map is built from the image
   features alone, no descriptor prior) and ``use_dva=False`` (no alignment term);
@@ -16,7 +24,9 @@ Table 5). The paper does not say how its Visual-only model is built; ``feature``
 the descriptor prior from the map only: the descriptor probabilities still reach the encoder
 through the cross-attention token and DAM, and the descriptor head is still trained. The model
 always outputs the descriptor embedding ``Linear(p)``, so Align-cos and R@1 are measured in
-every row; without DVA no loss term trains that projection.
+every row; without DVA no loss term trains that projection, so ``visual_only`` and ``sdm``
+compare image features with an untrained random projection of p (Align-cos near 0, R@1 near
+chance expected); only ``sdm_dva`` is trained to align.
 
 Table 9 (``reproduce_table9.py``) uses the same experiments for both modalities, so the
 dermoscopic runs trained here are reused there (and the other way round); finished runs are
@@ -25,9 +35,10 @@ the (fold, seed) pairs both rows have finished (± sample std of those differenc
 finished ``visual_only`` runs, which are read whether or not ``--rows`` selects that row.
 
 S@95_tail is undefined (``n/a``, and the note says so) when the test samples of the tail SCGs
-hold one class or none. On the synthetic benchmark at the ``smoke`` and ``quick`` sizes the tail
-is mostly SCGs without a training sample and its test samples are few, so the column reads
-``n/a`` there; Align-cos and R@1 are defined on every test set.
+hold one class or none. The tail is the bottom 30 % by training coverage of the SCGs with at
+least one expected test member (the SCG set of CDI and TPR_w). On the synthetic benchmark at the
+``smoke`` size its test samples are few and the column often reads ``n/a``; Align-cos and R@1
+are defined on every test set.
 With no arguments: the synthetic benchmark, ``quick`` preset, CPU::
 
     uv run apps/reproduce_table6.py

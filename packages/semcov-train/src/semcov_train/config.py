@@ -15,6 +15,7 @@ from ._registry import did_you_mean, lookup
 
 __all__ = [
     "AMP_MODES",
+    "AUGMENT_RECIPES",
     "GROUPDRO_GROUPS",
     "MODEL_SCALES",
     "PRESETS",
@@ -28,7 +29,9 @@ AMP_MODES = ("auto", "bf16", "fp16", "off")
 SWITCHES = ("auto", "on", "off")
 GROUPDRO_GROUPS = ("subgroup", "class_subgroup", "scg")
 MEMBERSHIPS = ("soft", "hard")
-SEMCOV_ORDERS = ("attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn", "mixture")
+SEMCOV_ORDERS = ("auto", "attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn", "mixture")
+#: Training augmentation recipes (:mod:`semcov_train.augment`).
+AUGMENT_RECIPES = ("light", "siim2020")
 SDM_MODES = ("descriptor", "feature", "add", "mul", "gated")
 FEEDBACK_MODES = ("residual", "replace")
 MAP_NORMS = ("softmax", "none")
@@ -56,6 +59,16 @@ class TrainConfig:
     ``<out>/<experiment>/<method>/<dataset>-<modality>/<settings>/fold<k>-seed<s>``
     (:mod:`semcov_train.rundir`).
 
+    ``decision_threshold`` (``argmax``, ``balanced``, ``youden`` or a probability in (0, 1))
+    is the rule that turns positive-class scores into the decisions behind per-SCG TPR, TPR_w,
+    TPR_std and CDI; it is chosen on the validation split and applied to test unchanged
+    (:mod:`semcov_train.threshold`). ``semcov_order="auto"`` is ``mixture_dam_attn`` on
+    dermoscopic images and ``attn_dam`` otherwise (paper Table 5;
+    :func:`semcov_train.resolve.resolve_semcov_order`). ``augment_recipe``: ``light``
+    (per-sample torchvision v2 in the loader workers) or ``siim2020`` (the full SIIM-ISIC 2020
+    recipe with kornia, on the batch on the run's device; the ``paper`` preset), see
+    :mod:`semcov_train.augment`.
+
     ``batch_size`` is the global batch: under DDP each of the N processes loads
     ``batch_size / N`` samples per step, so a run on N processes takes the same optimisation
     steps as one on a single process.
@@ -78,6 +91,7 @@ class TrainConfig:
     # --- data
     image_size: int = 64
     augment: bool = True
+    augment_recipe: str = "light"
     cache_images: bool = True
     num_workers: int = 0
     synthetic_lesions: int = 800
@@ -136,7 +150,7 @@ class TrainConfig:
     # --- SemCovNet (every ablation switch of the paper)
     semcov_dim: int = 256
     semcov_depth: int = 3
-    semcov_order: str = "attn_dam"
+    semcov_order: str = "auto"
     semcov_sdm_mode: str = "gated"
     semcov_feedback: bool = True
     semcov_feedback_mode: str = "residual"
@@ -156,6 +170,7 @@ class TrainConfig:
     n_boot: int = 200
     membership: str = "soft"
     tail_fraction: float = 0.3
+    decision_threshold: str = "balanced"
     # --- engineering
     device: str = "auto"
     amp: str = "auto"
@@ -262,6 +277,7 @@ class TrainConfig:
             "semcov_uncertainty_source": UNCERTAINTY_SOURCES,
             "model_scale": MODEL_SCALES,
             "bad_images": BAD_IMAGE_POLICIES,
+            "augment_recipe": AUGMENT_RECIPES,
         }
         for name, options in choices.items():
             value = getattr(self, name)
@@ -270,6 +286,9 @@ class TrainConfig:
                     f"{name} must be one of {', '.join(options)}, got {value!r}"
                     f"{did_you_mean(value, options)}"
                 )
+        from .threshold import check_decision_rule
+
+        check_decision_rule(self.decision_threshold)
         if self.semcov_feedback and self.semcov_depth < 2:
             raise ValueError(
                 "semcov_feedback needs semcov_depth >= 2 (the last layer has no successor); "
@@ -371,6 +390,7 @@ PRESETS: dict[str, TrainConfig] = {
         synthetic_lesions=10_000,
         synthetic_positive_fraction=1 / 11,
         pretrained=True,
+        augment_recipe="siim2020",
         epochs=50,
         batch_size=32,
         lr=1e-4,

@@ -298,15 +298,10 @@ def coverage_tensor(coverage_table: pd.DataFrame, classes, descriptors, subgroup
 
 def prepare_data(config: TrainConfig, context: DistContext | None = None) -> DataBundle:
     """Load, split (fold ``config.fold``), cache and wrap the dataset of a run."""
-    from semcov_data import (
-        SemCovDataset,
-        build_image_cache,
-        drop_bad_images,
-        eval_transform,
-        train_transform,
-    )
+    from semcov_data import SemCovDataset, build_image_cache, drop_bad_images, eval_transform
     from semcov_metrics import scg_coverage
 
+    from .augment import train_loader_transform
     from .csv_data import split_parts
 
     table = load_table(config, context)
@@ -330,7 +325,7 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
     table = drop_bad_images(table, cache=cache, on_bad_image=config.bad_images)
     parts, table = split_parts(table, config)
     size = config.image_size
-    augment = train_transform(size) if config.augment else eval_transform(size)
+    augment = train_loader_transform(config)
     datasets = {}
     for part in ("train", "val", "test"):
         subset = table.subset(parts == part)

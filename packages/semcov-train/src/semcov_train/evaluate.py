@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .distributed import DistContext, all_gather_objects
+from .threshold import DecisionThreshold, choose_threshold, decide
 
 __all__ = [
     "PERFORMANCE_KEYS",
@@ -28,11 +29,13 @@ __all__ = [
     "scg_frame",
     "test_results",
     "validation_metrics",
+    "validation_threshold",
 ]
 
 #: Table 1 metric names (``semcov_metrics.performance_report``).
 PERFORMANCE_KEYS = ("auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece")
-FAIRNESS_KEYS = ("cdi", "tpr_worst", "tpr_std")
+#: Scalar statistics of ``semcov_metrics.semantic_fairness_report`` kept per epoch and per run.
+FAIRNESS_KEYS = ("cdi", "cdi_hard", "cdi_null", "tpr_worst", "tpr_std")
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Predictions:
         embedding: pooled embedding z (N, D).
         descriptor_embedding: SemCovNet's Linear(p) (N, D), or None.
         loss: mean cross-entropy.
+        image_embedding: z of a pass with every p replaced by the training-mean descriptor
+            vector (N, D), for descriptor–image alignment (:mod:`semcov_train.alignment`);
+            None when not computed.
     """
 
     index: np.ndarray
@@ -52,6 +58,7 @@ class Predictions:
     embedding: np.ndarray
     descriptor_embedding: np.ndarray | None
     loss: float
+    image_embedding: np.ndarray | None = None
 
     @property
     def predicted(self) -> np.ndarray:
@@ -74,24 +81,31 @@ def predict(
     channels_last: bool = False,
     progress: bool = False,
     desc: str = "eval",
+    descriptors: np.ndarray | None = None,
 ) -> Predictions:
     """Run `model` in eval mode over this rank's shard of `loader` and gather every rank's part,
-    so each rank returns the predictions of the whole (un-padded) split, sorted by index."""
+    so each rank returns the predictions of the whole (un-padded) split, sorted by index.
+
+    `descriptors` (K,), when given, replaces every sample's descriptor scores (the image-only
+    pass of :mod:`semcov_train.alignment`)."""
     from tqdm.auto import tqdm
 
     was_training = model.training
     model.eval()
     device = context.device
     parts: dict[str, list[np.ndarray]] = {"index": [], "prob": [], "emb": [], "demb": [], "nll": []}
+    fixed = None if descriptors is None else torch.as_tensor(descriptors, device=device)
     batches = tqdm(loader, desc=desc, leave=False, disable=not (progress and context.is_main))
     for batch in batches:
         images = batch["image"].to(device, non_blocking=True)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        descriptors = batch["descriptors"].to(device, non_blocking=True)
+        scores = batch["descriptors"].to(device, non_blocking=True)
+        if fixed is not None:
+            scores = fixed.to(scores.dtype).expand_as(scores)
         labels = batch["label"].to(device, non_blocking=True)
         with _autocast(device, amp_dtype):
-            output = model(images, descriptors)
+            output = model(images, scores)
         logits = output.logits.float()
         parts["index"].append(batch["index"].numpy())
         parts["prob"].append(F.softmax(logits, dim=1).cpu().numpy())
@@ -134,7 +148,9 @@ def _performance(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, flo
     return _quiet(performance_report, labels, y_prob)
 
 
-def _fairness(data, part_arrays: dict, predicted: np.ndarray, config, n_boot: int):
+def _fairness(data, part_arrays: dict, predicted: np.ndarray, config, n_boot: int, scores=None):
+    """The fairness report of one split: decisions `predicted`, positive-class `scores` for
+    S@95_tail (None: NaN), the package's default SCG support rule."""
     from semcov_metrics import semantic_fairness_report
 
     train = data.split_arrays("train")
@@ -150,19 +166,35 @@ def _fairness(data, part_arrays: dict, predicted: np.ndarray, config, n_boot: in
         membership=config.membership,
         n_boot=n_boot,
         seed=config.seed,
+        test_scores=scores,
+        tail_fraction=config.tail_fraction,
         descriptor_names=list(data.descriptor_names),
         classes=list(range(data.num_classes)),
         subgroup_values=list(data.subgroup_values),
     )
 
 
+def validation_threshold(predictions: Predictions, data, config) -> DecisionThreshold:
+    """``config.decision_threshold`` resolved on validation predictions (one class in the
+    validation split: argmax, without a warning here; the note says so)."""
+    labels = data.split_arrays("val")["labels"]
+    return _quiet(choose_threshold, labels, predictions.probabilities, config.decision_threshold)
+
+
 def validation_metrics(predictions: Predictions, data, config) -> dict[str, float]:
-    """Per-epoch validation metrics: loss, Table 1 metrics, CDI / TPR_w / TPR_std (Figure 3)."""
+    """Per-epoch validation metrics: loss, Table 1 metrics, CDI / TPR_w / TPR_std (Figure 3).
+
+    CDI, TPR_w and TPR_std use the decision threshold chosen on these same validation
+    predictions (``decision_threshold``, recorded beside them).
+    """
     arrays = data.split_arrays("val")
     metrics = {"loss": predictions.loss}
     metrics.update(_performance(arrays["labels"], predictions.probabilities))
-    report = _fairness(data, arrays, predictions.predicted, config, n_boot=0)
+    threshold = validation_threshold(predictions, data, config)
+    predicted = decide(predictions.probabilities, threshold)
+    report = _fairness(data, arrays, predicted, config, n_boot=0)
     metrics.update({k: float(getattr(report, k)) for k in FAIRNESS_KEYS})
+    metrics["decision_threshold"] = math.nan if threshold.value is None else threshold.value
     return metrics
 
 
@@ -240,62 +272,106 @@ def scg_frame(report, data) -> pd.DataFrame:
     return table
 
 
-def test_results(predictions: Predictions, data, config, *, extra: dict | None = None) -> dict:
+def test_results(
+    predictions: Predictions,
+    data,
+    config,
+    *,
+    extra: dict | None = None,
+    threshold: DecisionThreshold | None = None,
+) -> dict:
     """The results.json payload: Table 1 metrics and ``cdi``, ``tpr_worst``, ``tpr_std`` at the
-    top level; bootstrap intervals; S@95 on the tail SCGs; Align-cos / R@1 where the model has a
-    descriptor embedding; accuracy on the low / middle / high CAS subsets."""
-    return evaluate_test(predictions, data, config, extra=extra).results
+    top level; ``decision_threshold``; bootstrap intervals; S@95 on the tail SCGs;
+    Align-cos / R@1 where the model has a descriptor embedding; accuracy on the low / middle /
+    high CAS subsets."""
+    return evaluate_test(predictions, data, config, extra=extra, threshold=threshold).results
 
 
 def evaluate_test(
-    predictions: Predictions, data, config, *, extra: dict | None = None
+    predictions: Predictions,
+    data,
+    config,
+    *,
+    extra: dict | None = None,
+    threshold: DecisionThreshold | None = None,
 ) -> SplitEvaluation:
-    """:func:`test_results` and the per-SCG table of the same fairness report (one pass)."""
-    from semcov_metrics import alignment_cosine, recall_at_1, tail_sensitivity_at_specificity
+    """:func:`test_results` and the per-SCG table of the same fairness report (one pass).
+
+    Table 1's metrics (AUC, PR-AUC, S@95, BAcc and Macro-F1 at argmax, ECE) come from the
+    probabilities. Per-SCG TPR, TPR_w, TPR_std and CDI use the decisions at `threshold`, the
+    rule resolved on the validation split (:func:`validation_threshold`); without one, argmax
+    (the note in ``conventions`` says so). S@95_tail sets its own operating point (95 %
+    specificity on the tail samples) and is not affected by the decision threshold; the CAS
+    subsets' accuracy stays at argmax like Table 1's.
+
+    ``cdi`` (soft membership), ``cdi_hard`` (hard, at the descriptor threshold), ``cdi_null``
+    (the permutation floor), ``cdi_per_class`` (by class name), TPR_w, TPR_std and S@95_tail
+    all come from one ``semcov_metrics.semantic_fairness_report``: the valid SCGs (test
+    support of at least ``min_support`` expected members, stored, and a defined TPR) for all
+    but ``cdi_hard``, which uses the SCGs valid under hard membership.
+    """
+    from .alignment import alignment_results
 
     arrays = data.split_arrays("test")
     labels, probabilities = arrays["labels"], predictions.probabilities
     predicted = predictions.predicted
+    if threshold is None:
+        threshold = DecisionThreshold(
+            "argmax", None, "argmax (no validation threshold given)", True
+        )
+    decisions = decide(probabilities, threshold)
     results: dict = dict(extra or {})
     results.update(_performance(labels, probabilities))
-    report = _fairness(data, arrays, predicted, config, n_boot=config.n_boot)
+    positive = _positive_scores(probabilities)
+    report = _fairness(data, arrays, decisions, config, n_boot=config.n_boot, scores=positive)
     results.update({k: float(getattr(report, k)) for k in FAIRNESS_KEYS})
+    results["cdi_per_class"] = {
+        data.classes[int(code)]: float(value) for code, value in report.cdi_per_class.items()
+    }
+    results["decision_threshold"] = threshold.value
+    results["decision_rule"] = threshold.rule
     results["n_valid_scgs"] = int(report.n_valid)
+    results["n_valid_scgs_hard"] = int(report.table["valid_hard"].sum())
+    results["min_support"] = float(report.min_support)
     intervals = bootstrap_performance(labels, probabilities, config.n_boot, config.seed)
     intervals.update({k: tuple(v) for k, v in report.intervals.items()})
     results["intervals"] = {k: list(v) for k, v in intervals.items()}
-    positive = _positive_scores(probabilities)
-    results["s95_tail"] = (
-        _quiet(
-            tail_sensitivity_at_specificity,
-            labels,
-            positive,
-            arrays["descriptors"],
-            arrays["subgroup_names"],
-            data.coverage_table,
-            fraction=config.tail_fraction,
-            descriptor_names=list(data.descriptor_names),
-        )
-        if positive is not None
-        else math.nan
+    results["s95_tail"] = float(report.s95_tail)
+    alignment = dict.fromkeys(
+        ("align_cos", "align_cos_fed", "recall_at_1", "recall_at_1_fed", "recall_at_1_full")
     )
     if predictions.descriptor_embedding is not None:
-        results["align_cos"] = _quiet(
-            alignment_cosine, predictions.embedding, predictions.descriptor_embedding
+        alignment = alignment_results(
+            predictions.embedding,
+            predictions.descriptor_embedding,
+            predictions.image_embedding,
+            seed=config.seed,
         )
-        results["recall_at_1"] = _quiet(
-            recall_at_1, predictions.embedding, predictions.descriptor_embedding
-        )
-    else:
-        results["align_cos"] = None
-        results["recall_at_1"] = None
+    results.update(alignment)
     results["cas_subsets"] = _cas_subsets(data, arrays, predicted, probabilities, config)
     results["n_test"] = len(labels)
     results["conventions"] = {
         "ece": "top_label, 15 bins",
         "membership": config.membership,
+        "decision_threshold": (
+            f"{threshold.rule}: {threshold.note}; per-SCG TPR, TPR_w, TPR_std and CDI on "
+            "test at this threshold; Table 1 metrics at argmax"
+        ),
+        "alignment": (
+            "align_cos / recall_at_1: z with p replaced by the training-mean descriptors; "
+            "*_fed: z of the p-fed pass; recall_at_1 over random test batches of 32, "
+            "recall_at_1_full over the whole test split"
+        ),
         "bootstrap": f"{config.n_boot} replicates over test samples, 95 % percentile",
-        "tail": f"bottom {config.tail_fraction:.0%} training-coverage SCGs, hard membership",
+        "scg_set": (
+            f"valid SCGs: test support >= {report.min_support} expected members and a defined "
+            "TPR; cdi, cdi_null, cdi_per_class, tpr_worst, tpr_std and s95_tail over them; "
+            "cdi_hard over the SCGs valid under hard membership"
+        ),
+        "tail": (
+            f"bottom {config.tail_fraction:.0%} of the valid SCGs by training coverage, hard "
+            "membership"
+        ),
         "cas_subsets": (
             f"test CAS from descriptors >= {config.cas_threshold} and metadata, ranked by "
             "training frequencies, ties by seed, 30/30/40 %"
@@ -304,9 +380,16 @@ def evaluate_test(
     return SplitEvaluation(json_ready(results), scg_frame(report, data))
 
 
-def predictions_frame(predictions: Predictions, data, part: str = "test") -> pd.DataFrame:
-    """One row per sample: id, y_true, y_pred, class probabilities, descriptors, subgroup and the
-    embeddings (list columns)."""
+def predictions_frame(
+    predictions: Predictions,
+    data,
+    part: str = "test",
+    *,
+    threshold: DecisionThreshold | None = None,
+) -> pd.DataFrame:
+    """One row per sample: id, y_true, y_pred (argmax), y_decision (at `threshold`, argmax
+    without one), class probabilities, descriptors, subgroup and the embeddings (list
+    columns; ``image_embedding`` when the image-only pass was run)."""
     arrays = data.split_arrays(part)
     frame = pd.DataFrame(
         {
@@ -314,6 +397,11 @@ def predictions_frame(predictions: Predictions, data, part: str = "test") -> pd.
             "id": arrays["ids"],
             "y_true": arrays["labels"],
             "y_pred": predictions.predicted,
+            "y_decision": (
+                predictions.predicted
+                if threshold is None
+                else decide(predictions.probabilities, threshold)
+            ),
         }
     )
     for k, name in enumerate(data.classes):
@@ -325,6 +413,8 @@ def predictions_frame(predictions: Predictions, data, part: str = "test") -> pd.
     frame["embedding"] = list(predictions.embedding.astype(np.float32))
     if predictions.descriptor_embedding is not None:
         frame["descriptor_embedding"] = list(predictions.descriptor_embedding.astype(np.float32))
+    if predictions.image_embedding is not None:
+        frame["image_embedding"] = list(predictions.image_embedding.astype(np.float32))
     return frame
 
 

@@ -105,6 +105,8 @@ def _timm(config: TrainConfig, data, method: Method) -> nn.Module:
 def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
     from semcov_layers import create_semcovnet
 
+    from .resolve import resolve_semcov_order
+
     backbone = resolve_backbone(config, method)
     model = create_semcovnet(
         backbone,
@@ -114,7 +116,7 @@ def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
         backbone_kwargs=timm_kwargs(backbone, config.image_size),
         dim=config.semcov_dim,
         depth=config.semcov_depth,
-        order=config.semcov_order,
+        order=resolve_semcov_order(config),
         sdm_mode=config.semcov_sdm_mode,
         feedback=config.semcov_feedback,
         feedback_mode=config.semcov_feedback_mode,

@@ -32,7 +32,6 @@ __all__ = ["LOCK_FILE", "RunDirectoryLocked", "RunLock"]
 logger = logging.getLogger("semcov_train")
 
 
-
 class RunDirectoryLocked(ValueError):
     """Another process holds the run directory; the message names its pid and host."""
 

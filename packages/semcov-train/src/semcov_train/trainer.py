@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from .augment import batch_augmentation
 from .checkpoint import (
     atomic_write,
     atomic_write_bytes,
@@ -50,6 +51,7 @@ from .evaluate import (
     predict,
     predictions_frame,
     validation_metrics,
+    validation_threshold,
 )
 from .methods import Method, check_available, resolve_backbone, resolve_weights
 from .preemption import (
@@ -59,6 +61,7 @@ from .preemption import (
     epoch_progress,
     stop_requested,
 )
+from .resolve import resolve_config
 from .run_lock import lock_run_directory
 from .rundir import (
     BEST_CHECKPOINT,
@@ -124,6 +127,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
     """
     method = check_available(config)
     check_data_root(config)
+    config = resolve_config(config)
     context = setup_distributed(config.device)
     threads = torch.get_num_threads()
     try:
@@ -416,6 +420,9 @@ class _Trainer:
         self.scaler = torch.amp.GradScaler(
             self.device.type, enabled=self.amp == torch.float16 and self.device.type == "cuda"
         )
+        self.batch_augment = batch_augmentation(config)
+        if self.batch_augment is not None:
+            self.batch_augment = self.batch_augment.to(self.device)
         self.mixer = None
         if self.method.mixing is not None:
             from semcov_data.mixing import BatchMixer
@@ -511,6 +518,8 @@ class _Trainer:
                     set_rng_state(progress["rng"][self.context.rank])
                 continue
             images = batch["image"].to(self.device, non_blocking=True)
+            if self.batch_augment is not None:
+                images = self.batch_augment(images)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             inputs = {
@@ -557,7 +566,7 @@ class _Trainer:
         metrics["epoch_seconds"] = elapsed
         return metrics
 
-    def _evaluate(self, part: str):
+    def _evaluate(self, part: str, descriptors=None):
         return predict(
             self.model,
             self.eval_loaders[part],
@@ -566,6 +575,7 @@ class _Trainer:
             channels_last=self.channels_last,
             progress=self.config.progress,
             desc=part,
+            descriptors=descriptors,
         )
 
     def run(self) -> RunResult:
@@ -646,7 +656,14 @@ class _Trainer:
     def _test(self, state: dict) -> dict:
         best = load_checkpoint(self.checkpoints / BEST_CHECKPOINT, map_location=self.device)
         self.model.load_state_dict(best["model"])
+        threshold = validation_threshold(self._evaluate("val"), self.data, self.config)
         predictions = self._evaluate("test")
+        if predictions.descriptor_embedding is not None:
+            from .alignment import mean_descriptors
+
+            train_mean = mean_descriptors(self.data.split_arrays("train")["descriptors"])
+            image_only = self._evaluate("test", descriptors=train_mean)
+            predictions = dataclasses.replace(predictions, image_embedding=image_only.embedding)
         extra = {
             "method": self.config.method,
             "table_row": self.method.table_row,
@@ -664,12 +681,14 @@ class _Trainer:
         }
         # Rank 0 computes the metrics (the bootstrap is not free) and shares them.
         evaluation = (
-            evaluate_test(predictions, self.data, self.config, extra=extra) if self.main else None
+            evaluate_test(predictions, self.data, self.config, extra=extra, threshold=threshold)
+            if self.main
+            else None
         )
         shared = evaluation.results if evaluation is not None else None
         results = all_gather_objects(shared, self.context)[0]
         if self.main:
-            frame = predictions_frame(predictions, self.data)
+            frame = predictions_frame(predictions, self.data, threshold=threshold)
             atomic_write(self.run_dir / PREDICTIONS_FILE, lambda f: frame.to_parquet(f))
             scg = evaluation.scg.to_csv(index=False, lineterminator="\n").encode()
             atomic_write_bytes(self.run_dir / SCG_FILE, scg)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..config import PRESETS, TrainConfig
 from ..data import resolve_modality
+from ..resolve import resolve_config
 from .names import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -35,10 +36,15 @@ def settings_overrides(config: TrainConfig) -> dict[str, Any]:
     """The settings of `config` that differ from its preset's (identity and runtime fields
     aside), sorted by name: what makes a run differ from ``make_config(config.preset)``. A
     preset name that :data:`~semcov_train.config.PRESETS` does not know (a ``TrainConfig``
-    built by hand) is compared with the dataclass defaults instead."""
+    built by hand) is compared with the dataclass defaults instead. Both sides are compared
+    with their ``auto`` settings resolved for the run's dataset and modality
+    (:func:`~semcov_train.resolve.resolve_config`), so ``semcov_order="auto"`` and the order it
+    resolves to name the same directory."""
     known = PRESETS.get(config.preset)
-    base = (known if known is not None else TrainConfig(preset=config.preset)).to_dict()
-    current = config.to_dict()
+    preset = known if known is not None else TrainConfig(preset=config.preset)
+    preset = preset.replace(dataset=config.dataset, modality=config.modality)
+    base = resolve_config(preset).to_dict()
+    current = resolve_config(config).to_dict()
     return {
         name: current[name]
         for name in sorted(current)
@@ -92,8 +98,9 @@ def is_finished(run_dir: str | Path) -> bool:
 def changed_settings(stored: dict, config: TrainConfig) -> list[str]:
     """``"field: stored -> current"`` for every setting of `config` that differs from the
     `stored` settings of a run (``config.json``'s ``config``); :data:`RUNTIME_FIELDS` and the
-    fields the directory's path already matches (:data:`IDENTITY_FIELDS`) aside."""
-    current = config.to_dict()
+    fields the directory's path already matches (:data:`IDENTITY_FIELDS`) aside; ``auto``
+    settings are compared by the value they resolve to."""
+    current = resolve_config(config).to_dict()
     return [
         f"{k}: {stored.get(k)!r} -> {current[k]!r}"
         for k in current
