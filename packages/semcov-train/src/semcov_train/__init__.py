@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from semcov_train.config import PRESETS, TrainConfig, make_config
 from semcov_train.data import DATASETS, DataBundle, DatasetSpec, prepare_data, prepare_synthetic
-from semcov_train.methods import METHODS, Method, MethodNotAvailableError
+from semcov_train.methods import METHODS, Method, MethodNotAvailableError, check_available
 from semcov_train.models import MissingWeightsError
-from semcov_train.trainer import RunResult, run_directory, train
+from semcov_train.trainer import (
+    RunResult,
+    changed_settings,
+    finished_results,
+    run_directory,
+    train,
+)
 
 __version__ = "0.1.0"
 
@@ -23,6 +29,9 @@ __all__ = [
     "RunResult",
     "TrainConfig",
     "__version__",
+    "changed_settings",
+    "check_available",
+    "finished_results",
     "make_config",
     "prepare_data",
     "prepare_synthetic",
