@@ -22,6 +22,7 @@ __all__ = [
     "METRICS",
     "PAPER_TABLES",
     "collect",
+    "emit",
     "format_cell",
     "format_table",
     "paper_table",
@@ -262,6 +263,15 @@ def write_tables(frame: pd.DataFrame, out_dir: str | Path, stem: str) -> list[Pa
         path.write_text(format_table(frame, fmt))
         written.append(path)
     return written
+
+
+def emit(table: pd.DataFrame, out: Path, stem: str) -> list[Path]:
+    """Print `table` as Markdown and write ``<stem>.md/.csv/.tex`` into `out`."""
+    print(format_table(table, "markdown"))
+    paths = write_tables(table, out, stem)
+    for path in paths:
+        print(f"wrote {path}", file=sys.stderr)
+    return paths
 
 
 def _summary_cells(summary: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from app_runner import emit
+from collect_results import emit
 
 __all__ = [
     "DATASETS",

@@ -1,16 +1,11 @@
 """Paper Figure 6 (Semantic Encoder depth × descriptor feedback): S@95 and Macro-F1 per depth.
 
-Depth 1-6 with descriptor feedback on or off, on MILK10k dermoscopic and clinical images:
-sensitivity at 95 % specificity and Macro-F1 per depth.
-
-Each (depth, feedback) pair is a SemCovNet run in its own experiment
-``figure6-depth<d>-feedback_on|off``. The paper gives Figure 6 as a plot only, so the table has
-our values and a note saying so. With no arguments: the synthetic benchmark, ``quick`` preset,
-CPU, depths 1, 3 and 6 on both modalities (10 runs); ``--depths 1 2 3 4 5 6`` is the full figure::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset, depths 1, 3 and 6 on both
+modalities; experiments ``figure6-depth<d>-feedback_on|off``; see apps/README.md)::
 
     uv run apps/figure6.py
     uv run apps/figure6.py --depths 1 2 3 4 5 6 --data-root ~/data/milk10k --preset paper \
-        --device cuda --folds 5
+        --folds 5
 
 paper: feedback refines the descriptors of the *next* layer, so a one-layer encoder has nothing
 to feed back to; here depth 1 is trained once (feedback off) and that run stands for both
@@ -25,16 +20,27 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from app_runner import build_parser, emit, parse_args, report, run_app, run_variants, select_runs
-from collect_results import format_cell, summarize
+from collect_results import collect, emit, format_cell, summarize
 from figure_common import MODEL_COLORS, backbones, pyplot, save_figure
+
+from semcov_train.experiments import report
+from semcov_train.experiments.command_line import (
+    app_parser,
+    parse_app_args,
+    read_rows,
+    run_app,
+    run_variants,
+    select_runs,
+    variant_grids,
+)
 
 __all__ = ["DEPTHS", "METRICS", "figure6_summary", "figure6_table", "main", "plot_figure6"]
 
+ROWS = read_rows(__file__)
 PREFIX = "figure6"
 DEPTHS = (1, 2, 3, 4, 5, 6)
 DEFAULT_DEPTHS = (1, 3, 6)
-MODALITIES = ("dermoscopic", "clinical")
+MODALITIES = tuple(ROWS["milk10k_modalities"])
 #: What Figure 6 plots (§12: "sensitivity and Macro-F1"); sensitivity is S@95 as in Table 1.
 METRICS = {"sens_at_95spec": "S@95 (sensitivity at 95 % specificity)", "macro_f1": "Macro-F1"}
 FEEDBACK = {"on": True, "off": False}
@@ -66,13 +72,21 @@ def figure6_switches(depths: Sequence[int]) -> dict[str, dict]:
     return switches
 
 
+def grids(args: argparse.Namespace) -> list:
+    """One SemCovNet grid per (depth, feedback) to train, on the selected modalities."""
+    switches = figure6_switches(args.depths)
+    return variant_grids(args, PREFIX, switches, args.modalities, ROWS["method_switches"])
+
+
 def figure6_summary(args: argparse.Namespace) -> pd.DataFrame:
     """Mean and std over runs of the Figure 6 metrics: one row per modality, depth, feedback."""
+    collected, trained = collect(args.runs), grids(args)
     rows = []
     for modality in args.modalities:
         for depth in args.depths:
             for feedback in FEEDBACK:
-                runs = select_runs(args, f"{PREFIX}-{trained_variant(depth, feedback)}")
+                experiment = f"{PREFIX}-{trained_variant(depth, feedback)}"
+                runs = select_runs(args, collected, experiment, grids=trained)
                 runs = runs[runs["modality"] == modality]
                 summary = summarize(runs, tuple(METRICS), keys=("modality",))
                 row = {
@@ -160,7 +174,7 @@ def plot_figure6(args: argparse.Namespace, summary: pd.DataFrame, out: Path) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/figure6")
+    parser = app_parser(__doc__.splitlines()[0], "results/figure6")
     parser.add_argument(
         "--depths",
         type=int,
@@ -174,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=list(MODALITIES),
         help=f"subset of {', '.join(MODALITIES)} (default both)",
     )
-    args = parse_args(parser, argv, real_dataset="milk10k", choices={"modalities": MODALITIES})
+    args = parse_app_args(parser, argv, real_dataset="milk10k", choices={"modalities": MODALITIES})
     unknown = [d for d in args.depths if d not in DEPTHS]
     if unknown:
         parser.error(f"--depths: {unknown} are not among {', '.join(map(str, DEPTHS))}")
@@ -190,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     return run_app(
         "figure6",
-        lambda: run_variants(args, PREFIX, figure6_switches(args.depths), args.modalities),
+        lambda: run_variants(args, PREFIX, grids(args)),
         finish,
     )
 

@@ -1,38 +1,10 @@
 """Paper Table 6 (semantic grounding, MILK10k dermoscopic) beside the paper's numbers.
 
-Columns: S@95 on the tail SCGs (bottom 30 % training coverage), its Δ w.r.t. Visual-only,
-Align-cos and R@1 (descriptor–image alignment).
-
-The three rows are SemCovNet runs with switches, one experiment ``grounding-<row>`` each:
-
-- ``visual_only``: ``semcov_sdm_mode="feature"`` (the descriptor map is built from the image
-  features alone, no descriptor prior) and ``use_dva=False`` (no alignment term);
-- ``sdm``: the default gated SDM (Eq. 3), ``use_dva=False``;
-- ``sdm_dva``: full SemCovNet (gated SDM, ``use_dva=True``).
-
-Everything else is the preset's default, the CDI regularizer included (on in all three rows),
-and the dermoscopic encoder order of every app (``mixture_dam_attn``, the paper's best in
-Table 5). The paper does not say how its Visual-only model is built; ``feature`` mode removes
-the descriptor prior from the map only: the descriptor probabilities still reach the encoder
-through the cross-attention token and DAM, and the descriptor head is still trained. The model
-always outputs the descriptor embedding ``Linear(p)``, so Align-cos and R@1 are measured in
-every row; without DVA no loss term trains that projection.
-
-Table 9 (``reproduce_table9.py``) uses the same experiments for both modalities, so the
-dermoscopic runs trained here are reused there (and the other way round); finished runs are
-skipped. ``Δ (ours)`` is S@95_tail of a row minus S@95_tail of ``visual_only``, averaged over
-the (fold, seed) pairs both rows have finished (± sample std of those differences); it needs
-finished ``visual_only`` runs, which are read whether or not ``--rows`` selects that row.
-
-S@95_tail is undefined (``n/a``, and the note says so) when the test samples of the tail SCGs
-hold one class or none. On the synthetic benchmark at the ``smoke`` and ``quick`` sizes the tail
-is mostly SCGs without a training sample and its test samples are few, so the column reads
-``n/a`` there; Align-cos and R@1 are defined on every test set.
-With no arguments: the synthetic benchmark, ``quick`` preset, CPU::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset; the rows are SemCovNet runs in
+experiments ``grounding-<row>``, shared with Table 9; see apps/README.md)::
 
     uv run apps/reproduce_table6.py
-    uv run apps/reproduce_table6.py --data-root ~/data/milk10k --preset paper --device cuda \
-        --folds 5
+    uv run apps/reproduce_table6.py --data-root ~/data/milk10k --preset paper --folds 5
 """
 
 from __future__ import annotations
@@ -42,28 +14,28 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
-from app_runner import (
+from collect_results import collect, emit, paper_table, side_by_side, summarize
+
+from semcov_train.experiments.command_line import (
     add_rows_option,
-    build_parser,
-    emit,
-    parse_args,
+    app_parser,
+    not_run_reasons,
+    parse_app_args,
+    read_rows,
     run_app,
     run_variants,
     select_runs,
-    variant_summary,
+    variant_grids,
+    variant_runs,
 )
-from collect_results import paper_table, side_by_side
 
-__all__ = ["BASELINE", "GROUNDING_ROWS", "PREFIX", "grounding_summary", "main", "table6"]
+__all__ = ["BASELINE", "GROUNDING_ROWS", "grids", "grounding_summary", "main", "table6"]
 
-PREFIX = "grounding"
+ROWS = read_rows(__file__)
+PREFIX = ROWS["grounding_prefix"]
 BASELINE = "visual_only"
 #: the paper's row label -> the SemCovNet config switches of that row
-GROUNDING_ROWS: dict[str, dict] = {
-    "visual_only": {"semcov_sdm_mode": "feature", "use_dva": False},
-    "sdm": {"semcov_sdm_mode": "gated", "use_dva": False},
-    "sdm_dva": {"semcov_sdm_mode": "gated", "use_dva": True},
-}
+GROUNDING_ROWS: dict[str, dict] = ROWS["grounding_rows"]
 MODALITY = "dermoscopic"
 # results.json key -> the paper table's column
 RENAMED = {"s95_tail": "sens_at_95spec_tail"}
@@ -75,9 +47,18 @@ UNDEFINED_TAIL = (
 NO_BASELINE = "Δ n/a: no visual_only run with a defined S@95_tail for the same fold and seed"
 
 
-def _tail_by_run(args: argparse.Namespace, row: str) -> pd.Series:
+def grids(args: argparse.Namespace) -> list:
+    """One SemCovNet grid per selected row (dermoscopic)."""
+    switches = {row: GROUNDING_ROWS[row] for row in args.rows}
+    return variant_grids(args, PREFIX, switches, (MODALITY,), ROWS["method_switches"])
+
+
+def _tail_by_run(args: argparse.Namespace, runs: pd.DataFrame, row: str) -> pd.Series:
     """S@95_tail of the row's finished dermoscopic runs, indexed by (fold, seed)."""
-    runs = select_runs(args, f"{PREFIX}-{row}")
+    row_grids = variant_grids(
+        args, PREFIX, {row: GROUNDING_ROWS[row]}, (MODALITY,), ROWS["method_switches"]
+    )
+    runs = select_runs(args, runs, f"{PREFIX}-{row}", grids=row_grids)
     runs = runs[runs["modality"] == MODALITY]
     return runs.set_index(["fold", "seed"])["s95_tail"].dropna()
 
@@ -89,14 +70,18 @@ def grounding_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.DataF
     in both the row and ``visual_only`` of the row's S@95_tail minus the baseline's; NaN
     without such a pair. ``delta_pairs`` counts the pairs.
     """
-    summary = variant_summary(args, PREFIX, rows, RUN_METRICS, ("method", "modality"), "row")
+    runs = collect(args.runs)
+    selected = variant_runs(args, runs, PREFIX, rows, "row", grids(args))
+    summary = summarize(selected, RUN_METRICS, keys=("method", "modality", "row"))
     summary = summary[summary["modality"] == MODALITY].rename(
         columns={**RENAMED, **{f"{k}_std": f"{v}_std" for k, v in RENAMED.items()}}
     )
-    baseline = _tail_by_run(args, BASELINE)
+    baseline = _tail_by_run(args, runs, BASELINE)
     deltas = {}
     for row in summary["row"]:
-        pairs = _tail_by_run(args, row).to_frame("row").join(baseline.rename("base"), how="inner")
+        pairs = (
+            _tail_by_run(args, runs, row).to_frame("row").join(baseline.rename("base"), how="inner")
+        )
         differences = pairs["row"] - pairs["base"]
         deltas[row] = (
             differences.mean() if len(differences) else math.nan,
@@ -111,8 +96,7 @@ def grounding_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.DataF
 
 def table6(args: argparse.Namespace, rows: Sequence[str], not_run: dict[str, str]):
     """The side-by-side table, one row per method of the paper (Visual-only, SDM, SDM+DVA)."""
-    reasons = {row: "not selected (--rows)" for row in GROUNDING_ROWS}
-    reasons.update({row: not_run.get(row, "no finished run") for row in rows})
+    reasons = not_run_reasons(rows, not_run, tuple(GROUNDING_ROWS), "--rows")
     summary = grounding_summary(args, rows)
     table = side_by_side(
         summary,
@@ -132,14 +116,13 @@ def table6(args: argparse.Namespace, rows: Sequence[str], not_run: dict[str, str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table6")
+    parser = app_parser(__doc__.splitlines()[0], "results/reproduce_table6")
     add_rows_option(parser, "--rows", GROUNDING_ROWS)
-    args = parse_args(parser, argv, real_dataset="milk10k", choices={"rows": GROUNDING_ROWS})
+    args = parse_app_args(parser, argv, real_dataset="milk10k", choices={"rows": GROUNDING_ROWS})
     args.methods = ["semcovnet"]
-    switches = {row: GROUNDING_ROWS[row] for row in args.rows}
     return run_app(
         "reproduce_table6",
-        lambda: run_variants(args, PREFIX, switches, (MODALITY,)),
+        lambda: run_variants(args, PREFIX, grids(args)),
         lambda not_run: emit(table6(args, args.rows, not_run), args.out, "table6"),
     )
 

@@ -1,25 +1,10 @@
 """Paper Table 9 (cross-domain semantic alignment, MILK10k) beside the paper's numbers.
 
-Columns: Align-cos and R@1 (descriptor–image alignment) on dermoscopic and on clinical images,
-and Align-gap = |Align-cos(dermoscopic) − Align-cos(clinical)|. The rows are those of Table 6
-(``reproduce_table6.py``): SemCovNet runs in the experiments ``grounding-<row>``, with
-
-- ``visual_only``: ``semcov_sdm_mode="feature"`` (no descriptor prior in the map) and
-  ``use_dva=False``;
-- ``sdm``: the default gated SDM, ``use_dva=False``;
-- ``sdm_dva``: full SemCovNet (gated SDM, ``use_dva=True``),
-
-everything else at the preset's defaults (the CDI regularizer on in all three rows; the
-dermoscopic encoder order ``mixture_dam_attn`` of every app). This app trains both modalities;
-the dermoscopic runs are Table 6's own (same experiment, same config), so after Table 6 only the
-clinical runs are trained, and the other way round. ``Align-gap (ours)`` is computed from our
-two per-row means, as the paper computes it from its two cells; ``n`` counts the runs behind a
-row, both modalities together. With no arguments: the synthetic benchmark, ``quick`` preset,
-CPU::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset; Table 6's rows on both
+modalities, its dermoscopic runs shared with Table 6; see apps/README.md)::
 
     uv run apps/reproduce_table9.py
-    uv run apps/reproduce_table9.py --data-root ~/data/milk10k --preset paper --device cuda \
-        --folds 5
+    uv run apps/reproduce_table9.py --data-root ~/data/milk10k --preset paper --folds 5
 """
 
 from __future__ import annotations
@@ -29,23 +14,35 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
-from app_runner import (
+from collect_results import collect, emit, paper_table, side_by_side, summarize
+
+from semcov_train.experiments.command_line import (
     add_rows_option,
-    build_parser,
-    emit,
-    parse_args,
+    app_parser,
+    not_run_reasons,
+    parse_app_args,
+    read_rows,
     run_app,
     run_variants,
-    variant_summary,
+    variant_grids,
+    variant_runs,
 )
-from collect_results import paper_table, side_by_side
-from reproduce_table1 import MODALITIES
-from reproduce_table6 import GROUNDING_ROWS, PREFIX
 
-__all__ = ["ALIGNMENT_METRICS", "cross_domain_summary", "main", "table9"]
+__all__ = ["ALIGNMENT_METRICS", "cross_domain_summary", "grids", "main", "table9"]
+
+ROWS = read_rows(__file__)
+PREFIX = ROWS["grounding_prefix"]
+GROUNDING_ROWS: dict[str, dict] = ROWS["grounding_rows"]
+MODALITIES = tuple(ROWS["milk10k_modalities"])
 
 ALIGNMENT_METRICS = ("align_cos", "recall_at_1")
 METRICS = (*(f"{m}_{a}" for m in MODALITIES for a in ALIGNMENT_METRICS), "align_gap")
+
+
+def grids(args: argparse.Namespace) -> list:
+    """One SemCovNet grid per selected row, both modalities (Table 6's experiments)."""
+    switches = {row: GROUNDING_ROWS[row] for row in args.rows}
+    return variant_grids(args, PREFIX, switches, MODALITIES, ROWS["method_switches"])
 
 
 def cross_domain_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.DataFrame:
@@ -53,7 +50,8 @@ def cross_domain_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.Da
     ``<modality>_<metric>`` mean and ``_std`` per modality, ``align_gap`` (|difference of the
     two Align-cos means|, NaN when a modality has no run), ``n`` (runs, both modalities) and
     ``missing`` (the modalities without a finished run)."""
-    summary = variant_summary(args, PREFIX, rows, ALIGNMENT_METRICS, ("method", "modality"), "row")
+    selected = variant_runs(args, collect(args.runs), PREFIX, rows, "row", grids(args))
+    summary = summarize(selected, ALIGNMENT_METRICS, keys=("method", "modality", "row"))
     records = []
     for row in rows:
         part = summary[summary["row"] == row].set_index("modality")
@@ -78,8 +76,7 @@ def cross_domain_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.Da
 
 def table9(args: argparse.Namespace, rows: Sequence[str], not_run: dict[str, str]):
     """The side-by-side table, one row per method of the paper (Visual-only, SDM, SDM+DVA)."""
-    reasons = {row: "not selected (--rows)" for row in GROUNDING_ROWS}
-    reasons.update({row: not_run.get(row, "no finished run") for row in rows})
+    reasons = not_run_reasons(rows, not_run, tuple(GROUNDING_ROWS), "--rows")
     summary = cross_domain_summary(args, rows)
     table = side_by_side(
         summary,
@@ -97,14 +94,13 @@ def table9(args: argparse.Namespace, rows: Sequence[str], not_run: dict[str, str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table9")
+    parser = app_parser(__doc__.splitlines()[0], "results/reproduce_table9")
     add_rows_option(parser, "--rows", GROUNDING_ROWS)
-    args = parse_args(parser, argv, real_dataset="milk10k", choices={"rows": GROUNDING_ROWS})
+    args = parse_app_args(parser, argv, real_dataset="milk10k", choices={"rows": GROUNDING_ROWS})
     args.methods = ["semcovnet"]
-    switches = {row: GROUNDING_ROWS[row] for row in args.rows}
     return run_app(
         "reproduce_table9",
-        lambda: run_variants(args, PREFIX, switches, MODALITIES),
+        lambda: run_variants(args, PREFIX, grids(args)),
         lambda not_run: emit(table9(args, args.rows, not_run), args.out, "table9"),
     )
 
