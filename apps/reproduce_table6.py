@@ -47,9 +47,9 @@ UNDEFINED_TAIL = (
 NO_BASELINE = "Δ n/a: no visual_only run with a defined S@95_tail for the same fold and seed"
 
 
-def grids(args: argparse.Namespace) -> list:
+def grids(args: argparse.Namespace, rows: Sequence[str] | None = None) -> list:
     """One SemCovNet grid per selected row (dermoscopic)."""
-    switches = {row: GROUNDING_ROWS[row] for row in args.rows}
+    switches = {row: GROUNDING_ROWS[row] for row in (args.rows if rows is None else rows)}
     return variant_grids(args, PREFIX, switches, (MODALITY,), ROWS["method_switches"])
 
 
@@ -71,7 +71,7 @@ def grounding_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.DataF
     without such a pair. ``delta_pairs`` counts the pairs.
     """
     runs = collect(args.runs)
-    selected = variant_runs(args, runs, PREFIX, rows, "row", grids(args))
+    selected = variant_runs(args, runs, PREFIX, rows, "row", grids(args, rows))
     summary = summarize(selected, RUN_METRICS, keys=("method", "modality", "row"))
     summary = summary[summary["modality"] == MODALITY].rename(
         columns={**RENAMED, **{f"{k}_std": f"{v}_std" for k, v in RENAMED.items()}}

@@ -39,9 +39,9 @@ ALIGNMENT_METRICS = ("align_cos", "recall_at_1")
 METRICS = (*(f"{m}_{a}" for m in MODALITIES for a in ALIGNMENT_METRICS), "align_gap")
 
 
-def grids(args: argparse.Namespace) -> list:
+def grids(args: argparse.Namespace, rows: Sequence[str] | None = None) -> list:
     """One SemCovNet grid per selected row, both modalities (Table 6's experiments)."""
-    switches = {row: GROUNDING_ROWS[row] for row in args.rows}
+    switches = {row: GROUNDING_ROWS[row] for row in (args.rows if rows is None else rows)}
     return variant_grids(args, PREFIX, switches, MODALITIES, ROWS["method_switches"])
 
 
@@ -50,7 +50,7 @@ def cross_domain_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.Da
     ``<modality>_<metric>`` mean and ``_std`` per modality, ``align_gap`` (|difference of the
     two Align-cos means|, NaN when a modality has no run), ``n`` (runs, both modalities) and
     ``missing`` (the modalities without a finished run)."""
-    selected = variant_runs(args, collect(args.runs), PREFIX, rows, "row", grids(args))
+    selected = variant_runs(args, collect(args.runs), PREFIX, rows, "row", grids(args, rows))
     summary = summarize(selected, ALIGNMENT_METRICS, keys=("method", "modality", "row"))
     records = []
     for row in rows:

@@ -51,7 +51,7 @@ def _copy_run(runs: Path, row: str, fold: int) -> None:
 def _read_args(runs: Path, folds: int = 1) -> argparse.Namespace:
     """What select_runs needs of a command line."""
     return argparse.Namespace(
-        runs=runs, dataset="synthetic", methods=["semcovnet"], folds=folds, seeds=[0]
+        runs=runs, dataset="synthetic", methods=["semcovnet"], folds=folds, seeds=[0], lrs=[]
     )
 
 

@@ -40,7 +40,7 @@ def _results(runs: Path, row: str, modality: str) -> dict:
 def _read_args(runs: Path) -> argparse.Namespace:
     """What select_runs needs of a command line."""
     return argparse.Namespace(
-        runs=runs, dataset="synthetic", methods=["semcovnet"], folds=1, seeds=[0]
+        runs=runs, dataset="synthetic", methods=["semcovnet"], folds=1, seeds=[0], lrs=[]
     )
 
 

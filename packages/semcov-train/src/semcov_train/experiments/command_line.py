@@ -19,7 +19,7 @@ from typing import Any
 from .grid import Grid, lr_experiment, parse_shard
 from .launchers import LAUNCHERS, Launcher, make_launcher
 from .plan import plan
-from .running import is_main_process, run_plan, select_learning_rates
+from .running import is_main_process, report, run_plan, select_learning_rates
 
 __all__ = [
     "LR_CANDIDATES",
@@ -283,10 +283,31 @@ def app_launcher(args: argparse.Namespace) -> Launcher:
 
 def run_grids(args: argparse.Namespace, grids: Sequence[Grid]) -> dict[str, str]:
     """Check, then train the pending runs of `grids` (this machine's ``--shard``) with the
-    ``--launcher``; method -> why it was not run."""
-    return run_plan(
+    ``--launcher``; method -> why it was not run. When a grid tunes the learning rate, the
+    choice per model is reported on stderr and written to ``<out>/lr_selection-<experiment>.csv``
+    (rank 0)."""
+    not_run = run_plan(
         plan(grids, args.preset, app_settings(args), shard_of=args.shard), app_launcher(args)
     )
+    tuned = [grid for grid in grids if grid.tunes_lr]
+    if tuned and is_main_process():
+        table = lr_selection(args, tuned)
+        for row in table.to_dict("records"):
+            tried = ", ".join(
+                f"{k.removeprefix('val_auc at ')}: {v}"
+                for k, v in row.items()
+                if k.startswith("val_auc at ")
+            )
+            report(
+                f"lr selection: {row['experiment']} {row['method']} {row['modality']}: "
+                f"{row['lr']} (mean val AUC {row['val_auc']:.4f}; tried {tried})"
+            )
+        for experiment, part in table.groupby("experiment", sort=False):
+            args.out.mkdir(parents=True, exist_ok=True)
+            path = args.out / f"lr_selection-{experiment}.csv"
+            part.dropna(axis=1, how="all").to_csv(path, index=False)
+            report(f"wrote {path}")
+    return not_run
 
 
 def lr_selection(args: argparse.Namespace, grids: Sequence[Grid]):
