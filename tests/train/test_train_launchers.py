@@ -121,3 +121,40 @@ def test_dry_run_prints_commands_and_trains_nothing(smoke):
     with pytest.raises(ValueError, match="launcher must be one of inprocess, local"):
         make_launcher("mpi")
     assert isinstance(DryRun(), DryRun)
+
+
+def test_experiments_command_line_dry_run_and_bad_options(smoke, capsys):
+    from semcov_train.experiments.__main__ import main
+
+    config = smoke()
+    argv = [
+        "--experiment",
+        "cli",
+        "--methods",
+        "erm",
+        "asl",
+        "--preset",
+        "smoke",
+        "--runs",
+        config.out,
+        "--cache-dir",
+        config.cache_dir,
+        "--launcher",
+        "dry-run",
+        "--folds",
+        "2",
+        "--shard",
+        "1/2",
+    ]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    commands = [line for line in captured.out.splitlines() if line.startswith("semcov-train")]
+    # shard 1 of 2 of the 4-run grid: the 2nd and 4th runs (erm fold 1, asl fold 1)
+    assert len(commands) == 2
+    assert all("--fold 1" in c for c in commands)
+    assert "--method erm" in commands[0] and "--method asl" in commands[1]
+    assert "[2/4] cli erm auto fold1 seed0: dry run: not trained" in captured.err
+    with pytest.raises(SystemExit) as error:
+        main(["--experiment", "cli", "--methods", "nope"])
+    assert error.value.code == 2
+    assert "--methods: ['nope'] are not among" in capsys.readouterr().err
