@@ -19,6 +19,7 @@ from semcov_train import (
     train,
 )
 from semcov_train.methods import mixing_available
+from semcov_train.rundir import settings_name
 
 #: Files every finished run directory holds.
 RUN_FILES = (
@@ -39,7 +40,7 @@ def _check_run_directory(result, config) -> dict:
     run_dir = result.run_dir
     expected = (
         f"{config.out}/default/{config.method}/synthetic-dermoscopic/"
-        f"fold{config.fold}-seed{config.seed}"
+        f"{settings_name(config)}/fold{config.fold}-seed{config.seed}"
     )
     assert str(run_dir) == expected
     for name in RUN_FILES:

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import semcov_train.trainer as trainer_module
-from semcov_train import run_directory, train
+from semcov_train import PRESETS, run_directory, train
 
 TIMING_COLUMNS = ("epoch_seconds", "train_images_per_s")
 
@@ -125,14 +125,19 @@ def test_finished_run_is_returned_on_resume_and_guarded_otherwise(smoke):
     assert (first.run_dir / "results.json").stat().st_mtime_ns == stamp
     with pytest.raises(ValueError, match="already holds a finished run; pass --resume"):
         train(config)
-    # the run directory's path does not hold the settings: a finished run trained with others
-    # (another preset, another lr) is never returned as if it were this one
+    # another setting is another run (its own directory); a runtime field is the same run
     assert trainer_module.finished_results(config) == first.results
-    other = config.replace(lr=3e-3, num_threads=2)
-    with pytest.raises(ValueError, match=r"other settings \(lr: 0\.001 -> 0\.003\)"):
-        train(other, resume=True)
-    with pytest.raises(ValueError, match=r"lr: 0\.001 -> 0\.003"):
-        trainer_module.finished_results(other)
+    other = config.replace(lr=3e-3)
+    assert run_directory(other) != first.run_dir
+    assert trainer_module.finished_results(other) is None
+    assert trainer_module.finished_results(config.replace(num_threads=2)) == first.results
+    # a finished run whose stored settings differ (its preset was redefined since) is never
+    # returned as if it were this one
+    stored = json.loads((first.run_dir / "config.json").read_text())
+    stored["config"]["lr"] = 2e-3
+    (first.run_dir / "config.json").write_text(json.dumps(stored))
+    with pytest.raises(ValueError, match=r"other settings \(lr: 0\.002 -> 0\.001\)"):
+        train(config, resume=True)
 
 
 def test_resume_with_other_settings_names_the_field(smoke, monkeypatch):
@@ -150,6 +155,14 @@ def test_resume_with_other_settings_names_the_field(smoke, monkeypatch):
     monkeypatch.setattr(trainer_module, "save_checkpoint", real_save)
     with pytest.raises(ValueError, match="holds an unfinished run; pass --resume"):
         train(config)
+    run_dir = run_directory(config)
+    assert run_directory(config.replace(lr=2e-3)) != run_dir  # another run
+    # the same run directory after the preset was redefined: the checkpoint's settings differ
+    redefined = PRESETS["smoke"].replace(lr=2e-3)
+    monkeypatch.setitem(PRESETS, "smoke", redefined)
+    changed = smoke(method="erm", epochs=2)
+    assert run_directory(changed) == run_dir
     with pytest.raises(ValueError, match=r"lr: 0\.001 -> 0\.002"):
-        train(config.replace(lr=2e-3), resume=True)
+        train(changed, resume=True)
+    monkeypatch.undo()
     assert train(config.replace(progress=True), resume=True).results["epochs_completed"] == 2

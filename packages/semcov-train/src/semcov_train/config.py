@@ -48,8 +48,10 @@ class TrainConfig:
     """Every setting of one training run. Build it with :func:`make_config` (a preset plus
     overrides); every field is also a command-line option (``--batch-size 16``).
 
-    Run identity: ``method``, ``dataset``, ``modality``, ``fold``, ``seed`` and ``experiment``
-    name the run directory ``<out>/<experiment>/<method>/<dataset>-<modality>/fold<k>-seed<s>``.
+    Run identity: ``experiment``, ``method``, ``dataset``, ``modality``, ``preset`` (with a
+    hash of the settings that differ from it), ``fold`` and ``seed`` name the run directory
+    ``<out>/<experiment>/<method>/<dataset>-<modality>/<settings>/fold<k>-seed<s>``
+    (:mod:`semcov_train.rundir`).
 
     ``batch_size`` is the global batch: under DDP each of the N processes loads
     ``batch_size / N`` samples per step, so a run on N processes takes the same optimisation

@@ -5,15 +5,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import logging
 import math
-import platform
-import subprocess
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +29,7 @@ from .checkpoint import (
     set_rng_state,
 )
 from .config import TrainConfig
-from .data import DataBundle, check_data_root, prepare_data, resolve_modality
+from .data import DataBundle, check_data_root, prepare_data
 from .distributed import (
     DistContext,
     ShardSampler,
@@ -56,6 +52,24 @@ from .evaluate import (
     validation_metrics,
 )
 from .methods import Method, check_available, resolve_backbone, resolve_weights
+from .rundir import (
+    BEST_CHECKPOINT,
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    DONE_FILE,
+    HISTORY_FILE,
+    LAST_CHECKPOINT,
+    PREDICTIONS_FILE,
+    RESULTS_FILE,
+    SCG_FILE,
+    TENSORBOARD_DIR,
+    changed_settings,
+    finished_results,
+    provenance,
+    read_history_rows,
+    run_directory,
+    run_lock,
+)
 
 __all__ = [
     "RunResult",
@@ -69,57 +83,6 @@ __all__ = [
 logger = logging.getLogger("semcov_train")
 
 CHECKPOINT_FORMAT = 1
-DONE = "DONE"
-#: Per-SCG table of the test fairness report (coverage, support, TPR, error), for the figures.
-SCG_TABLE = "scg.csv"
-#: Fields that may differ between a run and its resumption (where files live, how it is shown).
-RUNTIME_FIELDS = frozenset(
-    {
-        "progress",
-        "num_workers",
-        "tensorboard",
-        "cache_dir",
-        "data_root",
-        "device",
-        "num_threads",
-        "out",
-    }
-)
-
-
-def changed_settings(stored: dict, config: TrainConfig) -> list[str]:
-    """``"field: stored -> current"`` for every setting of `config` that differs from the
-    `stored` settings of a run (``config.json``'s ``config``), :data:`RUNTIME_FIELDS` aside."""
-    current = config.to_dict()
-    return [
-        f"{k}: {stored.get(k)!r} -> {current[k]!r}"
-        for k in current
-        if k not in RUNTIME_FIELDS and stored.get(k) != current[k]
-    ]
-
-
-def finished_results(config: TrainConfig) -> dict | None:
-    """``results.json`` of the finished run `config` names, or None when it is not finished.
-
-    The run directory's path holds the run's identity only (experiment, method, dataset,
-    modality, fold, seed), not its settings, so a finished run is returned only when it was
-    trained with the same settings (preset, learning rate, ...).
-
-    Raises:
-        ValueError: the finished run was trained with other settings (each one named).
-    """
-    run_dir = run_directory(config)
-    if not (run_dir / DONE).is_file():
-        return None
-    stored = json.loads((run_dir / "config.json").read_text()).get("config", {})
-    changed = changed_settings(stored, config)
-    if changed:
-        raise ValueError(
-            f"{str(run_dir)!r} holds a finished run trained with other settings ("
-            + "; ".join(changed)
-            + "); use another --out / --runs or --experiment, or delete that directory"
-        )
-    return json.loads((run_dir / "results.json").read_text())
 
 
 @dataclass(frozen=True)
@@ -137,18 +100,6 @@ class RunResult:
     history: list[dict]
 
 
-def run_directory(config: TrainConfig) -> Path:
-    """``<out>/<experiment>/<method>/<dataset>-<modality>/fold<k>-seed<s>``."""
-    modality = resolve_modality(config)
-    return (
-        Path(config.out).expanduser()
-        / config.experiment
-        / config.method
-        / f"{config.dataset}-{modality}"
-        / f"fold{config.fold}-seed{config.seed}"
-    )
-
-
 def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
     """Train `config.method` on `config.dataset` and write its run directory.
 
@@ -160,6 +111,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
         ValueError: unknown method/dataset (with a did-you-mean), missing data root, a batch
             larger than the training split, a run directory that already holds a run (without
             ``resume``), or a resumed run whose settings differ.
+        RunLockedError: another process is training the same run directory (a ValueError).
         MissingWeightsError: CLIP / MONET weights are not on this machine.
         MethodNotAvailableError: a CAS method before semcov_data provides batch mixing.
     """
@@ -170,7 +122,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> RunResult:
     try:
         if config.num_threads > 0:
             torch.set_num_threads(config.num_threads)
-        return _Trainer(config, method, context, resume).run()
+        with run_lock(run_directory(config), enabled=context.is_main):
+            return _Trainer(config, method, context, resume).run()
     finally:
         torch.set_num_threads(threads)
         teardown_distributed(context)
@@ -198,38 +151,6 @@ def _channels_last(config: TrainConfig, device: torch.device) -> bool:
             raise ValueError("channels_last='on' needs a CUDA device; use auto or off")
         return False
     return True
-
-
-def _git_commit() -> dict:
-    try:
-        root = Path(__file__).resolve().parent
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-        )
-        if commit.returncode != 0:
-            return {"commit": None, "dirty": None}
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-
-
-def _versions() -> dict:
-    names = ("semcov-train", "semcov-layers", "semcov-data", "semcov-metrics", "torch", "timm")
-    names += ("torchvision", "numpy", "pandas", "scikit-learn", "pyarrow")
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 def float_output(output: Any) -> Any:
@@ -281,7 +202,7 @@ class _History:
     """history.csv (rewritten atomically each epoch) and TensorBoard scalars when available."""
 
     def __init__(self, run_dir: Path, mode: str, enabled: bool) -> None:
-        self.path = run_dir / "history.csv"
+        self.path = run_dir / HISTORY_FILE
         self.writer = None
         if not enabled or mode == "off":
             return
@@ -293,7 +214,7 @@ class _History:
                     "tensorboard='on' needs tensorboard: pip install 'semcov-train[tensorboard]'"
                 ) from error
             return
-        self.writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+        self.writer = SummaryWriter(log_dir=str(run_dir / TENSORBOARD_DIR))
 
     def write(self, rows: list[dict]) -> None:
         columns: list[str] = []
@@ -327,14 +248,14 @@ class _Trainer:
         self.amp = _amp_dtype(config, self.device)
         self.channels_last = _channels_last(config, self.device)
         self.run_dir = run_directory(config)
-        self.checkpoints = self.run_dir / "checkpoints"
+        self.checkpoints = self.run_dir / CHECKPOINT_DIR
         self.main = context.is_main
 
     # ------------------------------------------------------------------ setup
     def _check_run_dir(self) -> dict | None:
         """Existing results when resuming a finished run; errors for runs not to be overwritten."""
-        done = self.run_dir / DONE
-        last = self.checkpoints / "last.pt"
+        done = self.run_dir / DONE_FILE
+        last = self.checkpoints / LAST_CHECKPOINT
         if done.is_file():
             if not self.resume:
                 raise ValueError(
@@ -379,8 +300,7 @@ class _Trainer:
         return {
             "config": config.to_dict(),
             "resolved": resolved,
-            "versions": _versions(),
-            "git": _git_commit(),
+            **provenance(),
             "run_dir": str(self.run_dir),
         }
 
@@ -621,21 +541,21 @@ class _Trainer:
         config, context = self.config, self.context
         finished = self._check_run_dir()
         if finished is not None:
-            return RunResult(self.run_dir, finished, _read_history(self.run_dir))
+            return RunResult(self.run_dir, finished, read_history_rows(self.run_dir))
         barrier(context)
         data = prepare_data(config, context)
         self._check_batch(data)
         self._loaders(data)
         self._build(data)
         self.data = data
-        last = self.checkpoints / "last.pt"
+        last = self.checkpoints / LAST_CHECKPOINT
         state = self._initial_state()
         if self.resume and last.is_file():
             state = self._restore(load_checkpoint(last, map_location=self.device))
             logger.info("resuming %s after epoch %d", self.run_dir, state["epoch"])
         if self.main:
             self.checkpoints.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(self.run_dir / "config.json", json_ready(self._resolved_config(data)))
+            atomic_write_json(self.run_dir / CONFIG_FILE, json_ready(self._resolved_config(data)))
         history = _History(self.run_dir, config.tensorboard, self.main)
         try:
             while state["epoch"] < config.epochs and not state["stopped_early"]:
@@ -664,7 +584,7 @@ class _Trainer:
             state["bad_epochs"] = 0
             if self.main:
                 save_checkpoint(
-                    self.checkpoints / "best.pt",
+                    self.checkpoints / BEST_CHECKPOINT,
                     {
                         "format": CHECKPOINT_FORMAT,
                         "epoch": epoch + 1,
@@ -678,12 +598,12 @@ class _Trainer:
             state["stopped_early"] = state["bad_epochs"] >= config.patience
         if self.main:
             history.write(state["history"])
-            save_checkpoint(self.checkpoints / "last.pt", self._checkpoint(state))
+            save_checkpoint(self.checkpoints / LAST_CHECKPOINT, self._checkpoint(state))
         barrier(self.context)
         return state
 
     def _test(self, state: dict) -> dict:
-        best = load_checkpoint(self.checkpoints / "best.pt", map_location=self.device)
+        best = load_checkpoint(self.checkpoints / BEST_CHECKPOINT, map_location=self.device)
         self.model.load_state_dict(best["model"])
         predictions = self._evaluate("test")
         extra = {
@@ -709,29 +629,11 @@ class _Trainer:
         results = all_gather_objects(shared, self.context)[0]
         if self.main:
             frame = predictions_frame(predictions, self.data)
-            atomic_write(self.run_dir / "predictions.parquet", lambda f: frame.to_parquet(f))
+            atomic_write(self.run_dir / PREDICTIONS_FILE, lambda f: frame.to_parquet(f))
             scg = evaluation.scg.to_csv(index=False, lineterminator="\n").encode()
-            atomic_write_bytes(self.run_dir / SCG_TABLE, scg)
-            atomic_write_json(self.run_dir / "results.json", results)
+            atomic_write_bytes(self.run_dir / SCG_FILE, scg)
+            atomic_write_json(self.run_dir / RESULTS_FILE, results)
             summary = {k: results.get(k) for k in (*PERFORMANCE_KEYS, "cdi")}
-            atomic_write_json(self.run_dir / DONE, {"finished": time.time(), **summary})
+            atomic_write_json(self.run_dir / DONE_FILE, {"finished": time.time(), **summary})
         barrier(self.context)
         return results
-
-
-def _read_history(run_dir: Path) -> list[dict]:
-    path = run_dir / "history.csv"
-    if not path.is_file():
-        return []
-    with path.open(newline="") as handle:
-        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-
-
-def _number(text: str) -> Any:
-    if text == "":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return int(value) if value.is_integer() and "." not in text and "e" not in text else value

@@ -1,0 +1,185 @@
+"""Run identity and the directory it names; finished runs, their discovery and the run lock."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..config import PRESETS, TrainConfig
+from ..data import resolve_modality
+from .names import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    DONE_FILE,
+    IDENTITY_FIELDS,
+    LOCK_FILE,
+    RUNTIME_FIELDS,
+)
+from .readers import read_config, read_results
+
+__all__ = [
+    "RunLockedError",
+    "changed_settings",
+    "find_run_dirs",
+    "finished_results",
+    "is_finished",
+    "run_directory",
+    "run_lock",
+    "settings_name",
+    "settings_overrides",
+]
+
+_HASH_DIGITS = 8
+
+
+def settings_overrides(config: TrainConfig) -> dict[str, Any]:
+    """The settings of `config` that differ from its preset's (identity and runtime fields
+    aside), sorted by name: what makes a run differ from ``make_config(config.preset)``.
+
+    Raises:
+        ValueError: `config.preset` is not a known preset.
+    """
+    if config.preset not in PRESETS:
+        raise ValueError(
+            f"preset: {config.preset!r} is not one of {', '.join(PRESETS)}; a run's directory "
+            "is named after its preset"
+        )
+    base = PRESETS[config.preset].to_dict()
+    current = config.to_dict()
+    return {
+        name: current[name]
+        for name in sorted(current)
+        if name not in (*IDENTITY_FIELDS, *RUNTIME_FIELDS) and current[name] != base[name]
+    }
+
+
+def settings_name(config: TrainConfig) -> str:
+    """The ``<settings>`` level of the run directory: ``quick``, or ``quick-1a2b3c4d`` when some
+    setting differs from the preset (8 hex digits of the SHA-256 of :func:`settings_overrides`
+    as canonical JSON)."""
+    overrides = settings_overrides(config)
+    if not overrides:
+        return config.preset
+    text = json.dumps(overrides, sort_keys=True, separators=(",", ":"), default=str)
+    return f"{config.preset}-{hashlib.sha256(text.encode()).hexdigest()[:_HASH_DIGITS]}"
+
+
+def run_directory(config: TrainConfig) -> Path:
+    """``<out>/<experiment>/<method>/<dataset>-<modality>/<settings>/fold<k>-seed<s>``, with
+    ``modality="auto"`` resolved for the dataset and ``<settings>`` from :func:`settings_name`."""
+    return (
+        Path(config.out).expanduser()
+        / config.experiment
+        / config.method
+        / f"{config.dataset}-{resolve_modality(config)}"
+        / settings_name(config)
+        / f"fold{config.fold}-seed{config.seed}"
+    )
+
+
+def is_finished(run_dir: str | Path) -> bool:
+    """Whether `run_dir` holds a complete run (its ``DONE`` marker exists)."""
+    return (Path(run_dir) / DONE_FILE).is_file()
+
+
+def changed_settings(stored: dict, config: TrainConfig) -> list[str]:
+    """``"field: stored -> current"`` for every setting of `config` that differs from the
+    `stored` settings of a run (``config.json``'s ``config``); :data:`RUNTIME_FIELDS` and the
+    fields the directory's path already matches (:data:`IDENTITY_FIELDS`) aside."""
+    current = config.to_dict()
+    return [
+        f"{k}: {stored.get(k)!r} -> {current[k]!r}"
+        for k in current
+        if k not in RUNTIME_FIELDS and k not in IDENTITY_FIELDS and stored.get(k) != current[k]
+    ]
+
+
+def finished_results(config: TrainConfig) -> dict | None:
+    """``results.json`` of the finished run `config` names, or None when it is not finished.
+
+    The path holds the preset and a hash of the settings that differ from it, so a differing
+    finished run is found only when the preset itself was redefined since it was trained.
+
+    Raises:
+        ValueError: the finished run was trained with other settings (each one named).
+    """
+    run_dir = run_directory(config)
+    if not is_finished(run_dir):
+        return None
+    changed = changed_settings(read_config(run_dir).settings, config)
+    if changed:
+        raise ValueError(
+            f"{str(run_dir)!r} holds a finished run trained with other settings ("
+            + "; ".join(changed)
+            + "); the preset changed since: use another --runs / --experiment, or delete that "
+            "directory"
+        )
+    return read_results(run_dir)
+
+
+def find_run_dirs(root: str | Path) -> list[Path]:
+    """Every run directory under `root` (a folder holding ``config.json``: started runs,
+    finished or not), sorted; `root` itself counts when it is one.
+
+    Raises:
+        ValueError: `root` is not a directory.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"runs: {str(root)!r} is not a directory")
+    return sorted(
+        path.parent for path in root.rglob(CONFIG_FILE) if path.parent.name != CHECKPOINT_DIR
+    )
+
+
+class RunLockedError(ValueError):
+    """Another live process is training this run directory (see :func:`run_lock`)."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | Path, *, enabled: bool = True) -> Iterator[Path]:
+    """Hold an exclusive lock on `run_dir` (creating it) while the block runs.
+
+    The lock is an ``flock`` on ``<run_dir>/.lock``, released when the block ends or the
+    process dies (``kill -9`` included), so a crashed run never leaves a stale lock. Two
+    launchers that pick the same run (N local workers, ``--shard`` on N machines sharing a
+    folder) cannot both train it: the second gets :class:`RunLockedError` and can skip the run.
+    On platforms without ``fcntl`` (Windows) the block runs unlocked. `enabled=False` (the
+    non-zero ranks of a DDP run, whose rank 0 holds the lock) makes it a no-op.
+
+    Raises:
+        RunLockedError: another process holds the lock (its process id is named).
+    """
+    run_dir = Path(run_dir)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        fcntl = None
+    if not enabled or fcntl is None:
+        yield run_dir
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_FILE
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunLockedError(
+                f"{str(run_dir)!r} is being trained by another process (pid {holder}); wait "
+                "for it or stop it"
+            ) from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield run_dir
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
