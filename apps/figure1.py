@@ -19,27 +19,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from collect_results import collect, emit, format_cell, paper_table, side_by_side, summarize
-from figure_common import (
-    MODEL_COLORS,
-    backbones,
-    check_scg_tables,
-    pyplot,
-    read_scg,
-    save_figure,
-)
 
 from semcov_train.experiments import report
 from semcov_train.experiments.command_line import (
     app_grid,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_grids,
     select_runs,
 )
+from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
+from semcov_train.reporting import format_cell, side_by_side, summarize, t_interval
+from semcov_train.rundir import read_scg
 
 __all__ = ["FIGURE1_METHODS", "figure1_runs", "figure1_table", "main", "plot_figure1"]
 
@@ -59,7 +55,7 @@ def grids(args: argparse.Namespace) -> list:
 
 def figure1_runs(args: argparse.Namespace) -> pd.DataFrame:
     """The finished ``table1`` runs of the selected methods on ``args.modality``."""
-    runs = select_runs(args, collect(args.runs), EXPERIMENT, grids=grids(args))
+    runs = select_runs(args, EXPERIMENT, grids=grids(args))
     return runs[runs["modality"] == args.modality].sort_values(["method", "fold", "seed"])
 
 
@@ -73,7 +69,7 @@ def figure1_table(
     """CDI of each model, ours (mean ± std over runs) beside Table 3's for the same modality."""
     summary = summarize(runs, ("cdi",), keys=("method", "modality"))
     summary["table_dataset"] = _paper_dataset(args.modality)
-    paper = paper_table("table3_fairness")
+    paper = read_paper_table(__file__, "table3_fairness")
     paper = paper[
         (paper["dataset"] == _paper_dataset(args.modality))
         & paper["model"].isin(FIGURE1_METHODS.values())
@@ -119,18 +115,17 @@ def _plot_long_tail(ax, coverage: pd.DataFrame) -> None:
 
 def _cdi_label(label: str, runs: pd.DataFrame, paper: dict[str, float]) -> str:
     """``ENet-B0 (ours: resnet10t): CDI 0.132 (paper 0.621)``."""
-    cdi = runs["cdi"]
-    std = cdi.std(ddof=1) if len(cdi) > 1 else float("nan")
+    cdi = t_interval(runs["cdi"])
     backbone = backbones(runs)
     text = f"{label} (ours: {backbone})" if backbone else label
-    text += f": CDI {format_cell(cdi.mean(), std, 3)}"
+    text += f": CDI {format_cell(cdi.mean, cdi.half_width, cdi.n, digits=3)}"
     if label in paper:
         text += f" (paper {paper[label]:.3f})"
     return text
 
 
 def _plot_coverage_error(ax, args: argparse.Namespace, runs: pd.DataFrame) -> None:
-    paper = paper_table("table3_fairness")
+    paper = read_paper_table(__file__, "table3_fairness")
     paper = paper[paper["dataset"] == _paper_dataset(args.modality)]
     paper_cdi = dict(zip(paper["model"], paper["cdi"], strict=True))
     for k, method in enumerate(m for m in FIGURE1_METHODS if m in set(runs["method"])):
@@ -192,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def train() -> dict[str, str]:
         not_run = run_grids(args, grids(args))
-        check_scg_tables(figure1_runs(args)["run_dir"])
+        for run_dir in figure1_runs(args)["run_dir"]:  # before plotting: a run without
+            read_scg(run_dir)  # scg.csv is named in one error line
         return not_run
 
     def finish(not_run: dict[str, str]) -> None:

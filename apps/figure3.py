@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from collect_results import collect, emit, format_cell
-from figure_common import MODEL_COLORS, backbones, pyplot, read_history, save_figure
 
 from semcov_train.experiments import report
 from semcov_train.experiments.command_line import (
     add_rows_option,
     app_parser,
+    emit,
     parse_app_args,
     read_rows,
     run_app,
@@ -29,6 +28,9 @@ from semcov_train.experiments.command_line import (
     select_runs,
     variant_grids,
 )
+from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
+from semcov_train.reporting import format_cell, t_interval
+from semcov_train.rundir import read_history
 
 __all__ = [
     "CDI_VARIANTS",
@@ -66,7 +68,7 @@ def grids(args: argparse.Namespace) -> list:
 
 def figure3_runs(args: argparse.Namespace, variant: str) -> pd.DataFrame:
     """Finished runs of one variant, with their validation CDI per epoch (``history``)."""
-    runs = select_runs(args, collect(args.runs), f"{PREFIX}-{variant}", grids=grids(args))
+    runs = select_runs(args, f"{PREFIX}-{variant}", grids=grids(args))
     runs = runs[runs["modality"] == MODALITY].sort_values(["fold", "seed"]).copy()
     runs["history"] = [read_history(d) for d in runs["run_dir"]]
     return runs
@@ -110,9 +112,8 @@ def figure3_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataF
 
 
 def _cell(values: Sequence[float]) -> str:
-    values = pd.Series(list(values), dtype=float)
-    std = values.std(ddof=1) if len(values) > 1 else float("nan")
-    return format_cell(values.mean(), std)
+    interval = t_interval(pd.Series(list(values), dtype=float))
+    return format_cell(interval.mean, interval.half_width, interval.n)
 
 
 def plot_figure3(args: argparse.Namespace, out: Path) -> Path | None:

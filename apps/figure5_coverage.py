@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from collect_results import emit
+
+from semcov_train.experiments.command_line import emit
 
 __all__ = [
     "DATASETS",

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from collect_results import collect, emit, format_cell, summarize
-from figure_common import MODEL_COLORS, backbones, pyplot, save_figure
 
 from semcov_train.experiments import report
 from semcov_train.experiments.command_line import (
     app_parser,
+    emit,
     parse_app_args,
     read_rows,
     run_app,
@@ -33,6 +32,8 @@ from semcov_train.experiments.command_line import (
     select_runs,
     variant_grids,
 )
+from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
+from semcov_train.reporting import format_cell, summarize
 
 __all__ = ["DEPTHS", "METRICS", "figure6_summary", "figure6_table", "main", "plot_figure6"]
 
@@ -80,13 +81,13 @@ def grids(args: argparse.Namespace) -> list:
 
 def figure6_summary(args: argparse.Namespace) -> pd.DataFrame:
     """Mean and std over runs of the Figure 6 metrics: one row per modality, depth, feedback."""
-    collected, trained = collect(args.runs), grids(args)
+    trained = grids(args)
     rows = []
     for modality in args.modalities:
         for depth in args.depths:
             for feedback in FEEDBACK:
                 experiment = f"{PREFIX}-{trained_variant(depth, feedback)}"
-                runs = select_runs(args, collected, experiment, grids=trained)
+                runs = select_runs(args, experiment, grids=trained)
                 runs = runs[runs["modality"] == modality]
                 summary = summarize(runs, tuple(METRICS), keys=("modality",))
                 row = {
@@ -99,7 +100,9 @@ def figure6_summary(args: argparse.Namespace) -> pd.DataFrame:
                 for metric in METRICS:
                     found = not summary.empty
                     row[metric] = summary[metric].iloc[0] if found else np.nan
-                    row[f"{metric}_std"] = summary[f"{metric}_std"].iloc[0] if found else np.nan
+                    for suffix in ("_h", "_n", "_std"):
+                        column = f"{metric}{suffix}"
+                        row[column] = summary[column].iloc[0] if found else np.nan
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -109,8 +112,14 @@ def figure6_table(summary: pd.DataFrame, not_run: dict[str, str]) -> pd.DataFram
     table = summary[["modality", "depth", "feedback", "n"]].copy()
     for metric in METRICS:
         table[f"{metric} (ours)"] = [
-            format_cell(m, s) if n else "not run"
-            for m, s, n in zip(summary[metric], summary[f"{metric}_std"], summary["n"], strict=True)
+            format_cell(m, h, k) if n else "not run"
+            for m, h, k, n in zip(
+                summary[metric],
+                summary[f"{metric}_h"],
+                summary[f"{metric}_n"],
+                summary["n"],
+                strict=True,
+            )
         ]
     notes = []
     for record in summary.to_dict("records"):

@@ -17,16 +17,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from collect_results import collect, emit, format_cell, paper_table, side_by_side, summarize
 
 from semcov_train.experiments.command_line import (
     app_grid,
     app_parser,
+    emit,
     parse_app_args,
+    read_paper_table,
     run_app,
     run_grids,
     select_runs,
 )
+from semcov_train.reporting import format_cell, side_by_side, summarize
 
 __all__ = [
     "CAS_METHODS",
@@ -143,7 +145,7 @@ def _summary(args: argparse.Namespace, read: Callable[[str], dict]) -> pd.DataFr
     """Mean ± std of ``read(run_dir)`` (METRICS) per paper row label, Δ rows included, over
     the selected finished runs; ``backbone`` names the backbones behind each row."""
     records = []
-    runs = select_runs(args, collect(args.runs), EXPERIMENT, grids=grids(args))
+    runs = select_runs(args, EXPERIMENT, grids=grids(args))
     for record in runs.to_dict("records"):
         row = {"method": CAS_METHODS[record["method"]], "fold": record["fold"]}
         row.update({"seed": record["seed"], "backbone": str(record["backbone"])})
@@ -171,7 +173,7 @@ def auc_table(args: argparse.Namespace) -> pd.DataFrame:
         row = {"method": label, "n": int(summary.loc[label, "n"]) if label in summary.index else 0}
         for metric in METRICS:
             row[f"{metric} auc (ours)"] = (
-                format_cell(summary.loc[label, metric], summary.loc[label, f"{metric}_std"])
+                format_cell(*(summary.loc[label, f"{metric}{s}"] for s in ("", "_h", "_n")))
                 if label in summary.index
                 else "not run"
             )
@@ -184,7 +186,7 @@ def cas_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
     (plain, "+weight" and Δ per mixing), our percent accuracies beside them."""
     summary = _summary(args, run_accuracies)
     backbones = dict(zip(summary["method"], summary.get("backbone", []), strict=False))
-    paper = paper_table(PAPER_TABLE)
+    paper = read_paper_table(__file__, PAPER_TABLE)
     paper = paper[
         (paper["dataset"] == args.paper_dataset) & (paper["backbone"] == args.paper_backbone)
     ].reset_index(drop=True)
@@ -212,7 +214,7 @@ def _finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    paper = paper_table(PAPER_TABLE)
+    paper = read_paper_table(__file__, PAPER_TABLE)
     parser = app_parser(__doc__.splitlines()[0], "results/reproduce_cas", CAS_METHODS)
     parser.add_argument(
         "--paper-dataset",

@@ -19,18 +19,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from collect_results import collect, emit, paper_table, side_by_side, summarize, write_tables
 
 from semcov_data.scg import UNKNOWN
 from semcov_train.experiments.command_line import (
     add_rows_option,
     app_parser,
+    emit,
     parse_app_args,
+    read_paper_table,
     run_app,
     run_variants,
     select_runs,
     variant_grids,
 )
+from semcov_train.reporting import side_by_side, summarize, write_tables
 
 __all__ = [
     "METRICS",
@@ -117,9 +119,9 @@ def run_disparities(run_dir: str | Path, threshold: str | float = "youden") -> d
 
 def _runs(args: argparse.Namespace, subgroups: Sequence[str]) -> pd.DataFrame:
     """One row per finished run: subgroup, model label, fold, seed, backbone, run_dir."""
-    parts, collected = [], collect(args.runs)
+    parts = []
     for subgroup in subgroups:
-        runs = select_runs(args, collected, f"{PREFIX}-{subgroup}", grids=grids(args))
+        runs = select_runs(args, f"{PREFIX}-{subgroup}", grids=grids(args))
         parts.append(
             pd.DataFrame(
                 {
@@ -164,7 +166,7 @@ def nir_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
     metrics = [run_disparities(run_dir, args.threshold) for run_dir in runs["run_dir"]]
     runs = pd.concat([runs, pd.DataFrame(metrics, columns=list(METRICS))], axis=1)
     summary = summarize(runs, METRICS, keys=("subgroup", "model"))
-    paper = paper_table(PAPER_TABLE)
+    paper = read_paper_table(__file__, PAPER_TABLE)
     ours = pd.concat(
         [summary.assign(dataset=dataset) for dataset in dict.fromkeys(paper["dataset"])],
         ignore_index=True,

@@ -17,24 +17,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from collect_results import (
-    collect,
-    emit,
-    format_cell,
-    format_table,
-    paper_table,
-    summarize,
-    write_tables,
-)
 
 from semcov_train.experiments.command_line import (
     app_grid,
     app_parser,
+    emit,
     parse_app_args,
+    read_paper_table,
     run_app,
     run_grids,
     select_runs,
 )
+from semcov_train.reporting import format_cell, format_table, summarize, t_interval, write_tables
 
 __all__ = [
     "CLAIM_METRICS",
@@ -69,7 +63,7 @@ def grids(args: argparse.Namespace) -> list:
 
 
 def _selected(args: argparse.Namespace) -> pd.DataFrame:
-    return select_runs(args, collect(args.runs), EXPERIMENT, grids=grids(args))
+    return select_runs(args, EXPERIMENT, grids=grids(args))
 
 
 def _agrees(delta: float, direction: str) -> str:
@@ -101,7 +95,9 @@ def comparison_table(args: argparse.Namespace) -> pd.DataFrame:
                     means[method] = math.nan
                 else:
                     means[method] = float(found[metric])
-                    row[f"{method} (ours)"] = format_cell(found[metric], found[f"{metric}_std"])
+                    row[f"{method} (ours)"] = format_cell(
+                        found[metric], found[f"{metric}_h"], found[f"{metric}_n"]
+                    )
             delta = means["semantic_scale"] - means["erm"]
             row["semantic_scale - erm (ours)"] = "n/a" if math.isnan(delta) else f"{delta:+.4f}"
             claimed = metric in CLAIM_METRICS
@@ -163,10 +159,8 @@ def class_table(args: argparse.Namespace) -> pd.DataFrame:
                 "class": name,
                 "runs": len(group),
                 "n_test": format_cell(group["n_test"].mean(), digits=1),
-                "recall": format_cell(group["recall"].mean(), _std(group["recall"])),
-                "semantic_scale": format_cell(
-                    group["semantic_scale"].mean(), _std(group["semantic_scale"])
-                ),
+                "recall": _interval_cell(group["recall"]),
+                "semantic_scale": _interval_cell(group["semantic_scale"]),
                 verdict_column: (
                     f"{int(decided.astype(bool).sum())} of {len(decided)} runs"
                     if len(decided)
@@ -177,16 +171,17 @@ def class_table(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*columns, verdict_column])
 
 
-def _std(values: pd.Series) -> float:
-    return float(values.std(ddof=1)) if values.notna().sum() > 1 else math.nan
+def _interval_cell(values: pd.Series) -> str:
+    interval = t_interval(values)
+    return format_cell(interval.mean, interval.half_width, interval.n)
 
 
 def finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
     """Print and write both tables and the paper's claims (a separate block: no numbers)."""
-    claims = paper_table("semantic_scale_claims").set_index("claim")
+    claims = read_paper_table(__file__, "semantic_scale_claims").set_index("claim")
     for method, reason in not_run.items():
         print(f"{method}: not run: {reason}", file=sys.stderr)
-    print("Ours: semantic_scale vs erm (test split; mean ± std over folds and seeds)\n")
+    print("Ours: semantic_scale vs erm (test split; mean ± 95 % t-interval over folds and seeds)\n")
     emit(comparison_table(args), args.out, "semantic_scale")
     print("\nOurs: per-class recall and semantic scale of the test embeddings\n")
     emit(class_table(args), args.out, "semantic_scale_classes")

@@ -12,18 +12,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from collect_results import collect, emit, paper_table, side_by_side, summarize
-
 from semcov_train.experiments.command_line import (
     app_grid,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_grids,
     select_runs,
 )
+from semcov_train.reporting import side_by_side, summarize
 
 __all__ = ["EXPERIMENT", "METRICS", "MODALITIES", "MODELS", "grids", "main", "table1"]
 
@@ -41,10 +42,10 @@ def grids(args: argparse.Namespace) -> list:
 
 def table1(args: argparse.Namespace, not_run: dict[str, str]):
     """One row per (model, modality) of the paper: our mean ± std beside the paper's."""
-    runs = select_runs(args, collect(args.runs), EXPERIMENT, grids=grids(args))
+    runs = select_runs(args, EXPERIMENT, grids=grids(args))
     return side_by_side(
         summarize(runs, METRICS, keys=("method", "modality")),
-        paper_table("table1_milk10k"),
+        read_paper_table(__file__, "table1_milk10k"),
         paper_keys=["model", "modality"],
         summary_keys=["method", "modality"],
         metrics=METRICS,

@@ -14,18 +14,19 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from collect_results import collect, emit, paper_table, side_by_side, summarize
-
 from semcov_train.experiments.command_line import (
     app_grid,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_grids,
     select_runs,
 )
+from semcov_train.reporting import side_by_side, summarize
 
 __all__ = ["MODALITY", "experiment", "grids", "main", "table2"]
 
@@ -56,10 +57,10 @@ def grids(args: argparse.Namespace) -> list:
 def table2(args: argparse.Namespace, not_run: dict[str, str]):
     """One row per model of the paper: our mean ± std beside the paper's."""
     modalities = [MODALITY[args.dataset]] if args.dataset == "synthetic" else None
-    runs = select_runs(args, collect(args.runs), experiment(args.dataset), modalities, grids(args))
+    runs = select_runs(args, experiment(args.dataset), modalities, grids(args))
     return side_by_side(
         summarize(runs, METRICS, keys=("method",)),
-        paper_table("table2_isic_dicm_17k"),
+        read_paper_table(__file__, "table2_isic_dicm_17k"),
         paper_keys=["model"],
         summary_keys=["method"],
         metrics=METRICS,

@@ -16,18 +16,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from collect_results import collect, emit, paper_table, side_by_side, summarize
 
 from semcov_train.experiments.command_line import (
     app_grid,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_grids,
     select_runs,
 )
+from semcov_train.reporting import side_by_side, summarize
 
 __all__ = ["FAIRNESS_METRICS", "main", "table3"]
 
@@ -64,13 +66,12 @@ def _grids(milk: argparse.Namespace, isic: argparse.Namespace) -> tuple[list, li
 def table3(milk: argparse.Namespace, isic: argparse.Namespace, not_run: dict[str, str]):
     """The side-by-side table, rows as in the paper (model × dataset)."""
     milk_grids, isic_grids = _grids(milk, isic)
-    milk_runs = select_runs(milk, collect(milk.runs), milk.experiment, grids=milk_grids)
+    milk_runs = select_runs(milk, milk.experiment, grids=milk_grids)
     milk_summary = summarize(milk_runs, FAIRNESS_METRICS, keys=("method", "modality"))
     milk_summary["table_dataset"] = "milk10k-" + milk_summary["modality"].astype(str)
     synthetic = isic.dataset == "synthetic"
     isic_runs = select_runs(
         isic,
-        collect(isic.runs),
         isic.experiment,
         [isic.modality] if synthetic else None,
         isic_grids,
@@ -79,7 +80,7 @@ def table3(milk: argparse.Namespace, isic: argparse.Namespace, not_run: dict[str
     isic_summary["table_dataset"] = "isic-dicm-17k"
     return side_by_side(
         pd.concat([milk_summary, isic_summary], ignore_index=True),
-        paper_table("table3_fairness"),
+        read_paper_table(__file__, "table3_fairness"),
         paper_keys=["model", "dataset"],
         summary_keys=["method", "table_dataset"],
         metrics=FAIRNESS_METRICS,

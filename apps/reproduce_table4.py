@@ -12,19 +12,20 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from collect_results import collect, emit, paper_table, side_by_side, summarize
-
 from semcov_train.experiments.command_line import (
     add_rows_option,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_variants,
     variant_grids,
     variant_runs,
 )
+from semcov_train.reporting import side_by_side, summarize
 
 __all__ = ["SDM_VARIANTS", "grids", "main", "table4"]
 
@@ -50,10 +51,10 @@ def grids(args: argparse.Namespace) -> list:
 
 def table4(args: argparse.Namespace, not_run: dict[str, str]):
     """The side-by-side table, one row per SDM variant of the paper."""
-    runs = variant_runs(args, collect(args.runs), PREFIX, args.variants, grids=grids(args))
+    runs = variant_runs(args, PREFIX, args.variants, grids=grids(args))
     return side_by_side(
         summarize(runs, METRICS, keys=("method", "variant")),
-        paper_table("table4_sdm_ablation"),
+        read_paper_table(__file__, "table4_sdm_ablation"),
         paper_keys=["sdm_variant"],
         summary_keys=["variant"],
         metrics=METRICS,

@@ -12,19 +12,20 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from collect_results import collect, emit, paper_table, side_by_side, summarize
-
 from semcov_train.experiments.command_line import (
     add_rows_option,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_variants,
     variant_grids,
     variant_runs,
 )
+from semcov_train.reporting import side_by_side, summarize
 
 __all__ = ["ORDERS", "grids", "main", "table5"]
 
@@ -44,10 +45,10 @@ def grids(args: argparse.Namespace) -> list:
 
 def table5(args: argparse.Namespace, not_run: dict[str, str]):
     """The side-by-side table, one row per (modality, order) of the paper."""
-    runs = variant_runs(args, collect(args.runs), PREFIX, args.orders, "order", grids(args))
+    runs = variant_runs(args, PREFIX, args.orders, "order", grids(args))
     return side_by_side(
         summarize(runs, METRICS, keys=("method", "modality", "order")),
-        paper_table("table5_order_ablation"),
+        read_paper_table(__file__, "table5_order_ablation"),
         paper_keys=["order", "modality"],
         summary_keys=["order", "modality"],
         metrics=METRICS,

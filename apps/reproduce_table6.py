@@ -14,13 +14,14 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
-from collect_results import collect, emit, paper_table, side_by_side, summarize
 
 from semcov_train.experiments.command_line import (
     add_rows_option,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_variants,
@@ -28,6 +29,7 @@ from semcov_train.experiments.command_line import (
     variant_grids,
     variant_runs,
 )
+from semcov_train.reporting import side_by_side, summarize, t_interval
 
 __all__ = ["BASELINE", "GROUNDING_ROWS", "grids", "grounding_summary", "main", "table6"]
 
@@ -53,44 +55,39 @@ def grids(args: argparse.Namespace, rows: Sequence[str] | None = None) -> list:
     return variant_grids(args, PREFIX, switches, (MODALITY,), ROWS["method_switches"])
 
 
-def _tail_by_run(args: argparse.Namespace, runs: pd.DataFrame, row: str) -> pd.Series:
+def _tail_by_run(args: argparse.Namespace, row: str) -> pd.Series:
     """S@95_tail of the row's finished dermoscopic runs, indexed by (fold, seed)."""
     row_grids = variant_grids(
         args, PREFIX, {row: GROUNDING_ROWS[row]}, (MODALITY,), ROWS["method_switches"]
     )
-    runs = select_runs(args, runs, f"{PREFIX}-{row}", grids=row_grids)
+    runs = select_runs(args, f"{PREFIX}-{row}", grids=row_grids)
     runs = runs[runs["modality"] == MODALITY]
     return runs.set_index(["fold", "seed"])["s95_tail"].dropna()
 
 
 def grounding_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.DataFrame:
-    """Mean ± std per row (column ``row``) of the paper's columns, numbers not text.
+    """Mean, 95 % t-interval half-width (``_h``), count (``_n``) and std per row (column
+    ``row``) of the paper's columns, numbers not text.
 
-    ``delta`` is the mean (``delta_std`` the sample std) over the (fold, seed) pairs finished
-    in both the row and ``visual_only`` of the row's S@95_tail minus the baseline's; NaN
-    without such a pair. ``delta_pairs`` counts the pairs.
+    ``delta`` is the mean (``delta_h`` the half-width, ``delta_std`` the sample std) over the
+    (fold, seed) pairs finished in both the row and ``visual_only`` of the row's S@95_tail minus
+    the baseline's; NaN without such a pair. ``delta_pairs`` counts the pairs.
     """
-    runs = collect(args.runs)
-    selected = variant_runs(args, runs, PREFIX, rows, "row", grids(args, rows))
+    selected = variant_runs(args, PREFIX, rows, "row", grids(args, rows))
     summary = summarize(selected, RUN_METRICS, keys=("method", "modality", "row"))
     summary = summary[summary["modality"] == MODALITY].rename(
-        columns={**RENAMED, **{f"{k}_std": f"{v}_std" for k, v in RENAMED.items()}}
+        columns={f"{k}{s}": f"{v}{s}" for k, v in RENAMED.items() for s in ("", "_h", "_n", "_std")}
     )
-    baseline = _tail_by_run(args, runs, BASELINE)
+    baseline = _tail_by_run(args, BASELINE)
     deltas = {}
     for row in summary["row"]:
-        pairs = (
-            _tail_by_run(args, runs, row).to_frame("row").join(baseline.rename("base"), how="inner")
-        )
-        differences = pairs["row"] - pairs["base"]
-        deltas[row] = (
-            differences.mean() if len(differences) else math.nan,
-            differences.std(ddof=1) if len(differences) > 1 else math.nan,
-            len(differences),
-        )
-    summary["delta"] = [deltas[row][0] for row in summary["row"]]
-    summary["delta_std"] = [deltas[row][1] for row in summary["row"]]
-    summary["delta_pairs"] = [deltas[row][2] for row in summary["row"]]
+        pairs = _tail_by_run(args, row).to_frame("row").join(baseline.rename("base"), how="inner")
+        deltas[row] = t_interval(pairs["row"] - pairs["base"])
+    summary["delta"] = [deltas[row].mean for row in summary["row"]]
+    summary["delta_h"] = [deltas[row].half_width for row in summary["row"]]
+    summary["delta_n"] = [deltas[row].n for row in summary["row"]]
+    summary["delta_std"] = [deltas[row].std for row in summary["row"]]
+    summary["delta_pairs"] = summary["delta_n"]
     return summary.reset_index(drop=True)
 
 
@@ -100,7 +97,7 @@ def table6(args: argparse.Namespace, rows: Sequence[str], not_run: dict[str, str
     summary = grounding_summary(args, rows)
     table = side_by_side(
         summary,
-        paper_table("table6_grounding"),
+        read_paper_table(__file__, "table6_grounding"),
         paper_keys=["method"],
         summary_keys=["row"],
         metrics=METRICS,

@@ -12,18 +12,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from collect_results import collect, emit, paper_table, side_by_side, summarize
-
 from semcov_train.experiments.command_line import (
     app_grid,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_grids,
     select_runs,
 )
+from semcov_train.reporting import side_by_side, summarize
 
 __all__ = ["EXPERIMENT", "METRICS", "TABLE7_METHODS", "grids", "main", "table7"]
 
@@ -49,10 +50,10 @@ def grids(args: argparse.Namespace) -> list:
 
 def table7(args: argparse.Namespace, not_run: dict[str, str]):
     """One row per model of the paper: our mean ± std beside the paper's."""
-    runs = select_runs(args, collect(args.runs), EXPERIMENT, grids=grids(args))
+    runs = select_runs(args, EXPERIMENT, grids=grids(args))
     return side_by_side(
         summarize(runs, METRICS, keys=("method",)),
-        paper_table("table7_celeba"),
+        read_paper_table(__file__, "table7_celeba"),
         paper_keys=["model"],
         summary_keys=["method"],
         metrics=METRICS,

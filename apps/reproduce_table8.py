@@ -12,19 +12,20 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from collect_results import collect, emit, paper_table, side_by_side, summarize
-
 from semcov_train.experiments.command_line import (
     add_rows_option,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_variants,
     variant_grids,
     variant_runs,
 )
+from semcov_train.reporting import side_by_side, summarize
 
 __all__ = ["SUBGROUPS", "grids", "main", "table8"]
 
@@ -44,13 +45,13 @@ def grids(args: argparse.Namespace) -> list:
 
 def table8(args: argparse.Namespace):
     """The side-by-side table, one row per (subgroup, model) of the paper."""
-    runs = variant_runs(args, collect(args.runs), PREFIX, args.subgroups, "subgroup", grids(args))
+    runs = variant_runs(args, PREFIX, args.subgroups, "subgroup", grids(args))
     ours = summarize(runs, METRICS, keys=("method", "subgroup"))
     ours["model"] = ours["method"].map(ROWS["models"])
     # both methods need no weights, so a missing cell is an unselected subgroup or no run
     return side_by_side(
         ours,
-        paper_table("table8_subgroups"),
+        read_paper_table(__file__, "table8_subgroups"),
         paper_keys=["subgroup", "model"],
         summary_keys=["subgroup", "model"],
         metrics=METRICS,

@@ -14,19 +14,21 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
-from collect_results import collect, emit, paper_table, side_by_side, summarize
 
 from semcov_train.experiments.command_line import (
     add_rows_option,
     app_parser,
+    emit,
     not_run_reasons,
     parse_app_args,
+    read_paper_table,
     read_rows,
     run_app,
     run_variants,
     variant_grids,
     variant_runs,
 )
+from semcov_train.reporting import side_by_side, summarize
 
 __all__ = ["ALIGNMENT_METRICS", "cross_domain_summary", "grids", "main", "table9"]
 
@@ -34,6 +36,8 @@ ROWS = read_rows(__file__)
 PREFIX = ROWS["grounding_prefix"]
 GROUNDING_ROWS: dict[str, dict] = ROWS["grounding_rows"]
 MODALITIES = tuple(ROWS["milk10k_modalities"])
+#: a summary's columns per metric: mean, 95 % half-width, values behind it, sample std
+SUFFIXES = ("", "_h", "_n", "_std")
 
 ALIGNMENT_METRICS = ("align_cos", "recall_at_1")
 METRICS = (*(f"{m}_{a}" for m in MODALITIES for a in ALIGNMENT_METRICS), "align_gap")
@@ -50,7 +54,7 @@ def cross_domain_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.Da
     ``<modality>_<metric>`` mean and ``_std`` per modality, ``align_gap`` (|difference of the
     two Align-cos means|, NaN when a modality has no run), ``n`` (runs, both modalities) and
     ``missing`` (the modalities without a finished run)."""
-    selected = variant_runs(args, collect(args.runs), PREFIX, rows, "row", grids(args, rows))
+    selected = variant_runs(args, PREFIX, rows, "row", grids(args, rows))
     summary = summarize(selected, ALIGNMENT_METRICS, keys=("method", "modality", "row"))
     records = []
     for row in rows:
@@ -60,7 +64,7 @@ def cross_domain_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.Da
         record: dict = {"row": row, "n": int(part["n"].sum()), "missing": []}
         for modality in MODALITIES:
             for metric in ALIGNMENT_METRICS:
-                for suffix in ("", "_std"):
+                for suffix in SUFFIXES:
                     value = part.at[modality, metric + suffix] if modality in part.index else None
                     record[f"{modality}_{metric}{suffix}"] = (
                         math.nan if value is None else float(value)
@@ -70,8 +74,9 @@ def cross_domain_summary(args: argparse.Namespace, rows: Sequence[str]) -> pd.Da
         dermoscopic, clinical = (record[f"{m}_align_cos"] for m in MODALITIES)
         record["align_gap"] = abs(dermoscopic - clinical)
         records.append(record)
-    columns = ["row", "n", *(f"{m}{s}" for m in METRICS for s in ("", "_std")), "missing"]
-    return pd.DataFrame(records, columns=columns).drop(columns="align_gap_std")
+    columns = ["row", "n", *(f"{m}{s}" for m in METRICS for s in SUFFIXES), "missing"]
+    gap_columns = [f"align_gap{s}" for s in SUFFIXES[1:]]
+    return pd.DataFrame(records, columns=columns).drop(columns=gap_columns)
 
 
 def table9(args: argparse.Namespace, rows: Sequence[str], not_run: dict[str, str]):
@@ -80,7 +85,7 @@ def table9(args: argparse.Namespace, rows: Sequence[str], not_run: dict[str, str
     summary = cross_domain_summary(args, rows)
     table = side_by_side(
         summary,
-        paper_table("table9_cross_domain"),
+        read_paper_table(__file__, "table9_cross_domain"),
         paper_keys=["method"],
         summary_keys=["row"],
         metrics=METRICS,

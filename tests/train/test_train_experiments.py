@@ -152,13 +152,26 @@ def test_plan_skips_finished_resumes_unfinished_and_refuses_other_settings(smoke
     resumed = json.loads((interrupted / "results.json").read_text())
     assert resumed["auc"] == original["auc"]
 
-    # other settings on the same run directories: refused before anything trains, named
+    # other settings give other run directories (the settings level of the path) ...
     other = Grid("exp", ["erm"], ["dermoscopic", "clinical"], switches={"lr": 5e-3})
-    with pytest.raises(ValueError, match=r"trained with other settings \(lr: 0.001 -> 0.005\)"):
-        plan(other, "smoke", settings)
+    assert [job.state for job in plan(other, "smoke", settings).jobs] == [RunState.NEW] * 2
+    assert {job.run_dir.parent for job in plan(other, "smoke", settings).jobs}.isdisjoint(
+        {job.run_dir.parent for job in first.jobs}
+    )
+    # ... and a run directory whose stored settings differ is refused before anything trains
+    finished = first.jobs[0].run_dir / "config.json"
+    stored = json.loads(finished.read_text())
+    stored["config"]["lr"] = 5e-3
+    finished.write_text(json.dumps(stored))
+    with pytest.raises(ValueError, match=r"trained with other settings \(lr: 0.005 -> 0.001\)"):
+        plan(grid, "smoke", settings)
     (interrupted / "DONE").unlink()
-    with pytest.raises(ValueError, match=r"unfinished run started with other settings \(lr"):
-        plan(Grid("exp", ["erm"], ["clinical"], switches={"lr": 5e-3}), "smoke", settings)
+    started = interrupted / "config.json"
+    stored = json.loads(started.read_text())
+    stored["config"]["epochs"] = 7
+    started.write_text(json.dumps(stored))
+    with pytest.raises(ValueError, match=r"unfinished run started with other settings \(epochs"):
+        plan(Grid("exp", ["erm"], ["clinical"]), "smoke", settings)
 
 
 def test_plan_reports_methods_that_cannot_run_and_trains_the_rest(smoke, tmp_path):

@@ -15,9 +15,10 @@ share of the grid; the ``DONE`` markers coordinate the machines::
 
 from __future__ import annotations
 
-from .grid import IDENTITY_FIELDS, Grid, Run, lr_experiment, parse_shard, shard
+from .grid import GRID_FIELDS, Grid, Run, lr_experiment, parse_shard, shard
 from .launchers import (
     LAUNCHERS,
+    LOCKED,
     DryRun,
     InProcess,
     Launcher,
@@ -33,8 +34,9 @@ from .plan import Job, Plan, RunState, plan, run_state
 from .running import LrChoice, is_main_process, report, run_plan, select_learning_rates
 
 __all__ = [
-    "IDENTITY_FIELDS",
+    "GRID_FIELDS",
     "LAUNCHERS",
+    "LOCKED",
     "DryRun",
     "Grid",
     "InProcess",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .grid import Grid, lr_experiment, parse_shard
+from .grid import Grid, parse_shard
 from .launchers import LAUNCHERS, Launcher, make_launcher
 from .plan import plan
 from .running import is_main_process, report, run_plan, select_learning_rates
@@ -29,14 +29,15 @@ __all__ = [
     "app_launcher",
     "app_parser",
     "app_settings",
+    "emit",
     "lr_selection",
     "not_run_reasons",
     "parse_app_args",
+    "read_paper_table",
     "read_rows",
     "run_app",
     "run_grids",
     "run_variants",
-    "runs_of",
     "select_runs",
     "variant_grids",
     "variant_runs",
@@ -53,6 +54,14 @@ def read_rows(app_file: str | Path) -> dict:
     without its ``_about`` notes (keys that start with ``_``)."""
     path = Path(app_file).resolve().parent / "paper_tables" / "rows.json"
     return _without_notes(json.loads(path.read_text()))
+
+
+def read_paper_table(app_file: str | Path, name: str):
+    """The paper's numbers ``paper_tables/<name>.csv`` beside `app_file`
+    (:func:`semcov_train.reporting.paper_table`)."""
+    from semcov_train.reporting import paper_table
+
+    return paper_table(Path(app_file).resolve().parent / "paper_tables" / f"{name}.csv")
 
 
 def _without_notes(value: Any) -> Any:
@@ -330,53 +339,46 @@ def lr_selection(args: argparse.Namespace, grids: Sequence[Grid]):
     return pd.DataFrame(rows)
 
 
-def runs_of(args: argparse.Namespace, runs, grids: Sequence[Grid]):
-    """`runs` (a frame with ``experiment`` and ``run_dir`` columns) with every lr-tuning grid
-    reduced to the runs of each model's chosen lr, filed under the grid's experiment."""
-    tuned = [grid for grid in grids if grid.tunes_lr]
-    if not tuned:
-        return runs
-    choices = select_learning_rates(plan(tuned, args.preset, app_settings(args)))
-    chosen = {_resolved(d): c.experiment for c in choices for d in c.run_dirs}
-    candidates = {lr_experiment(g.experiment, lr) for g in tuned for lr in g.lrs}
-    dirs = [_resolved(d) for d in runs["run_dir"]]
-    keep = [
-        e not in candidates or d in chosen for e, d in zip(runs["experiment"], dirs, strict=True)
-    ]
-    names = [chosen.get(d, e) for e, d in zip(runs["experiment"], dirs, strict=True)]
-    runs = runs.assign(experiment=names)[keep]
-    return runs
-
-
-def _resolved(path: str | Path) -> str:
-    return str(Path(path).expanduser().resolve())
-
-
 def select_runs(
     args: argparse.Namespace,
-    runs,
     experiment: str,
     modalities: Sequence[str] | None = None,
     grids: Sequence[Grid] = (),
 ):
-    """The finished runs of `experiment` in `runs` (a frame of run directories) matching the
-    command line (dataset, methods, folds, seeds) and, when given, `modalities`; the runs of
-    an lr-tuning grid among `grids` are those of each model's chosen lr (:func:`runs_of`)."""
-    runs = runs_of(args, runs, grids)
-    if modalities is not None:
-        runs = runs[runs["modality"].isin(modalities)]
-    return runs[
-        (runs["experiment"] == experiment)
-        & (runs["dataset"] == args.dataset)
-        & runs["method"].isin(args.methods)
-        & runs["fold"].isin(range(args.folds))
-        & runs["seed"].isin(args.seeds)
+    """The finished runs of `grids` in `experiment` (a :func:`semcov_train.reporting.read_runs`
+    frame, the experiment's name without an ``-lr`` suffix), of `modalities` when given.
+
+    Only the grids' own run directories are read, so runs of other settings, folds or seeds
+    under ``--runs`` never mix in; an lr-tuning grid gives the runs of each model's chosen lr.
+    Metrics no run reports are NaN columns (an empty selection still has them).
+    """
+    import pandas as pd
+
+    from semcov_train.reporting import DEFAULT_METRICS, read_runs
+
+    the_plan = plan(grids, args.preset, app_settings(args))
+    tuned = {grid.experiment for grid in grids if grid.tunes_lr}
+    chosen = set()
+    if tuned:
+        chosen = {d for c in select_learning_rates(the_plan) for d in c.run_dirs}
+    run_dirs = [
+        job.run_dir
+        for job in the_plan.finished
+        if job.run.group == experiment
+        and (job.run.group not in tuned or str(job.run_dir) in chosen)
     ]
+    runs = read_runs(run_dirs)
+    runs["experiment"] = pd.array([experiment] * len(runs), dtype="string")
+    if modalities is not None:
+        runs = runs[runs["modality"].isin(list(modalities))]
+    for metric in DEFAULT_METRICS:
+        if metric not in runs.columns:
+            runs[metric] = float("nan")
+    return runs.reset_index(drop=True)
 
 
 def variant_runs(
     args: argparse.Namespace,
-    runs,
     prefix: str,
     variants: Sequence[str],
     column: str = "variant",
@@ -386,10 +388,12 @@ def variant_runs(
     import pandas as pd
 
     parts = [
-        select_runs(args, runs, f"{prefix}-{variant}", grids=grids).assign(**{column: variant})
+        select_runs(args, f"{prefix}-{variant}", grids=grids).assign(**{column: variant})
         for variant in variants
     ]
-    return pd.concat(parts, ignore_index=True) if parts else runs.iloc[:0].assign(**{column: []})
+    if not parts:
+        return select_runs(args, prefix, grids=()).assign(**{column: []})
+    return pd.concat(parts, ignore_index=True)
 
 
 def not_run_reasons(
@@ -405,6 +409,17 @@ def not_run_reasons(
     reasons.update({labels[row]: "no finished run" for row in selected if row in labels})
     reasons.update({labels[row]: reason for row, reason in not_run.items() if row in labels})
     return reasons
+
+
+def emit(table, out: str | Path, stem: str) -> list[Path]:
+    """Print `table` as Markdown and write ``<stem>.md/.csv/.tex`` into `out`; their paths."""
+    from semcov_train.reporting import format_table, write_tables
+
+    print(format_table(table, "markdown"))
+    paths = write_tables(table, out, stem)
+    for path in paths:
+        report(f"wrote {path}")
+    return paths
 
 
 def run_app(name: str, train: Callable[[], Any], finish: Callable[[Any], Any]) -> int:

@@ -12,10 +12,10 @@ from typing import Any
 
 from semcov_train.config import TrainConfig, make_config
 
-__all__ = ["IDENTITY_FIELDS", "Grid", "Run", "lr_experiment", "parse_shard", "shard"]
+__all__ = ["GRID_FIELDS", "Grid", "Run", "lr_experiment", "parse_shard", "shard"]
 
-#: The fields that name a run directory; a grid sets them, switches may not.
-IDENTITY_FIELDS = ("experiment", "method", "modality", "fold", "seed")
+#: The fields a grid sets for each of its runs (switches may not set them).
+GRID_FIELDS = ("experiment", "method", "modality", "fold", "seed")
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 
 
@@ -25,7 +25,7 @@ def _frozen_switches(switches: Mapping[str, Any] | Iterable[tuple[str, Any]], wh
     for name in pairs:
         if name not in _FIELD_NAMES:
             raise ValueError(f"{what}: {name!r} is not a TrainConfig field")
-        if name in IDENTITY_FIELDS:
+        if name in GRID_FIELDS:
             raise ValueError(f"{what}: {name!r} names the run; set it through the grid instead")
     return tuple(sorted(pairs.items()))
 

@@ -22,9 +22,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from semcov_train import PRESETS, TrainConfig, run_directory
+from semcov_train.rundir import RESULTS_FILE, RunLockedError, read_results
+
+#: ``Outcome.error`` of a run another live process is training (a shard or worker elsewhere):
+#: reported, not a failure.
+LOCKED = "locked"
 
 __all__ = [
     "LAUNCHERS",
+    "LOCKED",
     "DryRun",
     "InProcess",
     "Launcher",
@@ -71,6 +77,8 @@ def train_one(config: TrainConfig) -> Outcome:
     start = time.perf_counter()
     try:
         result = train(config, resume=True)
+    except RunLockedError as error:
+        return Outcome(run_directory(config), {}, 0.0, f"{LOCKED}: {_line(error)}")
     except Exception as error:  # reported per run; the other runs go on
         return Outcome(run_directory(config), {}, time.perf_counter() - start, _line(error))
     return Outcome(result.run_dir, dict(result.results), time.perf_counter() - start)
@@ -84,7 +92,8 @@ def _line(error: BaseException) -> str:
 @dataclass(frozen=True)
 class InProcess:
     """Train the runs one after the other in this process (under ``torchrun``: on every
-    process, as one DDP run each). An error stops the grid and propagates."""
+    process, as one DDP run each). An error stops the grid and propagates, except a run that
+    another process is training (``rundir.RunLockedError``), which is reported and skipped."""
 
     def launch(self, configs: Sequence[TrainConfig]) -> list[Outcome]:
         from semcov_train import train
@@ -92,7 +101,11 @@ class InProcess:
         outcomes = []
         for config in configs:
             start = time.perf_counter()
-            result = train(config, resume=True)
+            try:
+                result = train(config, resume=True)
+            except RunLockedError as error:  # another process trains it: go on
+                outcomes.append(Outcome(run_directory(config), error=f"{LOCKED}: {_line(error)}"))
+                continue
             outcomes.append(Outcome(result.run_dir, result.results, time.perf_counter() - start))
         return outcomes
 
@@ -206,10 +219,7 @@ class Torchrun:
 
 
 def _read_results(run_dir: Path) -> dict:
-    import json
-
-    path = run_dir / "results.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_results(run_dir) if (run_dir / RESULTS_FILE).is_file() else {}
 
 
 @dataclass(frozen=True)

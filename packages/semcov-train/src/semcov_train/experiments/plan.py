@@ -4,7 +4,6 @@ finished or started run directory trained with other settings is refused, naming
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +18,11 @@ from semcov_train import (
     finished_results,
     run_directory,
 )
+from semcov_train.rundir import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT, read_config
 
 from .grid import Grid, Run, shard
 
 __all__ = ["Job", "Plan", "RunState", "plan", "run_state"]
-
-#: the checkpoint an unfinished run resumes from
-LAST_CHECKPOINT = Path("checkpoints") / "last.pt"
 
 
 class RunState(str, enum.Enum):
@@ -46,17 +43,15 @@ def run_state(config: TrainConfig) -> RunState:
     if finished_results(config) is not None:  # raises for other settings
         return RunState.FINISHED
     run_dir = run_directory(config)
-    stored_path = run_dir / "config.json"
-    if stored_path.is_file():
-        stored = json.loads(stored_path.read_text()).get("config", {})
-        changed = changed_settings(stored, config)
+    if (run_dir / CONFIG_FILE).is_file():
+        changed = changed_settings(read_config(run_dir).settings, config)
         if changed:
             raise ValueError(
                 f"{str(run_dir)!r} holds an unfinished run started with other settings ("
                 + "; ".join(changed)
                 + "); use another --out / --runs or --experiment, or delete that directory"
             )
-    if (run_dir / LAST_CHECKPOINT).is_file():
+    if (run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT).is_file():
         return RunState.UNFINISHED
     return RunState.NEW
 

@@ -3,14 +3,15 @@ run ended; and pick each model's learning rate on validation AUC when a grid tun
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .launchers import InProcess, Launcher, Outcome
+from semcov_train.rundir import read_results
+
+from .launchers import LOCKED, InProcess, Launcher, Outcome
 from .plan import Job, Plan, RunState
 
 __all__ = ["LrChoice", "is_main_process", "report", "run_plan", "select_learning_rates"]
@@ -58,7 +59,7 @@ def run_plan(
             log(f"{job.label}: test AUC {_auc(outcome)} ({outcome.seconds:.0f} s)")
         else:
             log(f"{job.label}: {outcome.error}")
-            if not outcome.error.startswith(("dry run", "submitted")):
+            if not outcome.error.startswith(("dry run", "submitted", LOCKED)):
                 failed.append((job, outcome.error))
     if failed:
         job, error = failed[0]
@@ -109,8 +110,7 @@ def select_learning_rates(plan: Plan) -> list[LrChoice]:
             if not any(job.run.experiment == f"{grid.experiment}-lr{lr:g}" for lr in grid.lrs):
                 continue
             key = (grid.experiment, job.run.method, job.run.modality)
-            results = json.loads((job.run_dir / "results.json").read_text())
-            value = results.get("val_auc")
+            value = read_results(job.run_dir).get("val_auc")
             val_auc = float(value) if isinstance(value, (int, float)) else math.nan
             by_lr = groups.setdefault(key, {float(lr): [] for lr in grid.lrs})
             by_lr[float(job.config.lr)].append((val_auc, str(job.run_dir)))
