@@ -9,7 +9,7 @@ included) and their ratio, sequential / parallel, with the machine's load averag
 after (other processes sharing the cores make both slower and the ratio noisier).
 
     uv run python benchmarks/bench_launchers.py
-    uv run python benchmarks/bench_launchers.py --runs 4 --epochs 2 --workers 2 --threads 2
+    uv run python benchmarks/bench_launchers.py --runs 4 --epochs 1 --lesions 300
 """
 
 from __future__ import annotations
@@ -41,12 +41,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=2, help="sequential threads (default 2)")
+    parser.add_argument(
+        "--lesions", type=int, default=None, help="synthetic lesions (default: the quick preset's)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="semcov cache (default tmp)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
         cache = str(args.cache_dir or Path(folder) / "cache")
-        prepare_synthetic(make_config("quick", cache_dir=cache))
+        size = {} if args.lesions is None else {"synthetic_lesions": args.lesions}
+        prepare_synthetic(make_config("quick", cache_dir=cache, **size))
         grid = Grid("bench", ["erm"], ["dermoscopic"], folds=range(args.runs))
         common = {
             "dataset": "synthetic",
@@ -55,6 +59,7 @@ def main() -> None:
             "device": "cpu",
             "progress": False,
             "num_workers": 0,
+            **size,
         }
         load_before = os.getloadavg()
         sequential = _time_grid(
@@ -71,6 +76,7 @@ def main() -> None:
             {
                 "runs": args.runs,
                 "epochs": args.epochs,
+                "lesions": args.lesions or make_config("quick").synthetic_lesions,
                 "cpus": os.cpu_count(),
                 "sequential_threads": args.threads,
                 "workers": args.workers,

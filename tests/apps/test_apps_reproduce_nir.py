@@ -50,7 +50,7 @@ def _disparities_by_hand(predictions: pd.DataFrame) -> dict[str, float]:
 
 
 def _cell(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.2f}"
+    return "n/a" if math.isnan(value) else f"{value:.2f} (n = 1)"  # one run per cell
 
 
 def test_reproduce_nir_smoke_end_to_end(tmp_path, capsys, smoke_args):

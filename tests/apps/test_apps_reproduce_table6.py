@@ -146,10 +146,10 @@ def test_reproduce_table6_delta_from_results(trained, tmp_path, capsys, smoke_ar
     assert capsys.readouterr().err.count("finished earlier") == 3
 
     rows = pd.read_csv(tmp_path / "out" / "table6.csv", dtype=str).set_index("method")
-    assert rows.loc["visual_only", "delta (ours)"] == "0.0000"
+    assert rows.loc["visual_only", "delta (ours)"] == "0.0000 (n = 1)"
     assert rows.loc["sdm", "delta (ours)"] == f"{0.5 - 0.3125:.4f} (n = 1)"
     assert rows.loc["sdm_dva", "delta (ours)"] == f"{0.8125 - 0.3125:.4f} (n = 1)"
-    assert rows.loc["sdm", "sens_at_95spec_tail (ours)"] == "0.5000"
+    assert rows.loc["sdm", "sens_at_95spec_tail (ours)"] == "0.5000 (n = 1)"
 
     summary = reproduce_table6.grounding_summary(_read_args(runs), ROWS).set_index("row")
     values = {row: _results(runs, row)["s95_tail"] for row in ROWS}
@@ -197,7 +197,7 @@ def test_reproduce_table6_without_baseline(trained, tmp_path):
     args = _read_args(runs)
     table = reproduce_table6.table6(args, ["sdm"], {}).set_index("method")
     assert table.loc["sdm", "delta (ours)"] == "n/a"
-    assert table.loc["sdm", "sens_at_95spec_tail (ours)"] == "0.5000"
+    assert table.loc["sdm", "sens_at_95spec_tail (ours)"] == "0.5000 (n = 1)"
     assert table.loc["sdm", "note"] == reproduce_table6.NO_BASELINE
     assert table.loc["visual_only", "note"] == "not run: not selected (--rows)"
 
