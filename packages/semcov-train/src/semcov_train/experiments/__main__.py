@@ -10,7 +10,6 @@ Prints one line per run of the grid: its state after the launch and its test AUC
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +20,7 @@ from .plan import plan
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; the exit status (2: bad option or settings, one line on stderr)."""
     from semcov_train import METHODS
+    from semcov_train.rundir import read_results
 
     parser = app_parser(__doc__.splitlines()[0], "results/experiments", METHODS)
     parser.add_argument("--experiment", required=True, help="experiment name (first folder)")
@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for job in plan(grids, args.preset, app_settings(args)).jobs:
             auc = ""
             if job.state is not None and job.state.value == "finished":
-                value = json.loads((job.run_dir / "results.json").read_text()).get("auc")
+                value = read_results(job.run_dir).get("auc")
                 auc = f" test AUC {value:.4f}" if isinstance(value, float) else ""
             state = job.state.value if job.state is not None else "not run"
             print(f"{job.run.label}: {state}{auc} ({job.run_dir})")
