@@ -90,7 +90,11 @@ def test_read_runs_one_typed_row_per_finished_run(runs_root):
     erm2 = runs[(runs["method"] == "erm") & (runs["fold"] == 2)]
     assert math.isnan(erm2["cdi"].item())
     assert read_runs(root, experiment="other").empty
-    assert read_runs([unfinished]).attrs["unfinished"] == [str(unfinished)]
+    listed = read_runs([unfinished, root / "never"])
+    assert listed.empty and listed.attrs["unfinished"] == [str(unfinished)]
+    assert listed.attrs["not_started"] == [str(root / "never")]
+    first = runs["run_dir"].iloc[0]
+    assert read_runs([first])["run_dir"].tolist() == [first]
     with pytest.raises(ValueError, match="is not a directory"):
         read_runs(root / "missing")
 

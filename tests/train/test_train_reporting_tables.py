@@ -179,6 +179,7 @@ def test_command_line_writes_tables(root, tmp_path, capsys):
         (["{root}", "--metrics", "auc,nope"], "--metrics: ['nope']"),
         (["{root}", "--baseline", "vit"], "--baseline: no run of method 'vit'"),
         (["{root}", "--digits", "x"], "invalid int value"),
+        (["{root}", "--digits", "-1"], "--digits must be in 0..12"),
     ],
 )
 def test_command_line_errors_are_one_line(root, tmp_path, capsys, argv, message):

@@ -109,11 +109,24 @@ def test_refuses_a_finished_run_whose_preset_was_redefined(tmp_path):
     assert changed_settings(stored["config"], config) == ["synthetic_lesions: 999 -> 48"]
 
 
-def test_unknown_preset_is_named():
+def test_hand_built_config_with_its_own_preset_name():
     from semcov_train import TrainConfig
 
-    with pytest.raises(ValueError, match="preset: 'fast'"):
-        settings_name(TrainConfig(preset="fast"))
+    # an unknown preset name is compared with the dataclass defaults
+    assert settings_name(TrainConfig(preset="mine")) == "mine"
+    assert settings_overrides(TrainConfig(preset="mine", epochs=2)) == {"epochs": 2}
+    # the default TrainConfig is not the quick preset (which trains the small stand-ins)
+    assert settings_name(TrainConfig()).startswith("quick-")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("experiment", "a/b"), ("experiment", ".."), ("preset", "x\\y")]
+)
+def test_names_that_are_not_one_path_level_are_refused(field, value):
+    from semcov_train import TrainConfig
+
+    with pytest.raises(ValueError, match=f"{field}: .* names a level of the run directory"):
+        run_directory(TrainConfig(**{field: value}))
 
 
 def test_readers_round_trip(tmp_path):

@@ -72,6 +72,8 @@ def _fail(message: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit status."""
     args = build_parser().parse_args(argv)
+    if not 0 <= args.digits <= 12:
+        return _fail(f"--digits must be in 0..12, got {args.digits}")
     if not args.runs.is_dir():
         return _fail(f"runs: {str(args.runs)!r} is not a directory")
     try:

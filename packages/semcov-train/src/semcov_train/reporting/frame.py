@@ -10,7 +10,14 @@ from typing import Any
 import pandas as pd
 
 from ..evaluate import FAIRNESS_KEYS, PERFORMANCE_KEYS
-from ..rundir import RESULTS_FILE, find_run_dirs, is_finished, read_config, read_results
+from ..rundir import (
+    CONFIG_FILE,
+    RESULTS_FILE,
+    find_run_dirs,
+    is_finished,
+    read_config,
+    read_results,
+)
 
 __all__ = ["DEFAULT_METRICS", "IDENTITY_COLUMNS", "INFO_COLUMNS", "read_runs"]
 
@@ -118,24 +125,29 @@ def read_runs(
     an undefined metric, is NaN; a bool is 0 / 1), text otherwise (``conventions.*``).
 
     A run is finished when its ``DONE`` marker exists. Started but unfinished runs are not
-    rows: their directories are listed in ``frame.attrs["unfinished"]``, so nothing is dropped
-    silently.
+    rows: their directories are listed in ``frame.attrs["unfinished"]``, and run directories
+    given in `source` that were never started (no ``config.json``) in
+    ``frame.attrs["not_started"]``, so nothing is dropped silently.
 
     Args:
         source: a folder searched recursively for run directories, or the run directories
-            themselves (e.g. those of one grid, so runs of other settings are not mixed in).
+            themselves (e.g. ``run_directory(config)`` of each run of a grid, so runs of other
+            settings are not mixed in).
         experiment: keep only this experiment (or these).
 
     Raises:
         ValueError: `source` is not a directory, or a run's files are unreadable.
     """
+    not_started: list[str] = []
     if isinstance(source, str | Path):
         run_dirs = find_run_dirs(source)
     else:
-        run_dirs = [Path(p) for p in source]
-        for path in run_dirs:
-            if not path.is_dir():
-                raise ValueError(f"run directory {str(path)!r} does not exist")
+        run_dirs = []
+        for path in map(Path, source):
+            if (path / CONFIG_FILE).is_file():
+                run_dirs.append(path)
+            else:
+                not_started.append(str(path))
     wanted = None
     if experiment is not None:
         wanted = {experiment} if isinstance(experiment, str) else set(experiment)
@@ -149,4 +161,5 @@ def read_runs(
             unfinished.append(str(run_dir))
     frame = _typed(rows)
     frame.attrs["unfinished"] = unfinished
+    frame.attrs["not_started"] = not_started
     return frame

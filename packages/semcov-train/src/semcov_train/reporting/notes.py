@@ -11,11 +11,12 @@ from .tables import DIGITS
 __all__ = ["difference_sentence"]
 
 
-def _finite(value: Any) -> bool:
+def _float(value: Any) -> float:
+    """`value` as a float; NaN for None and anything that is not a number."""
     try:
-        return value is not None and math.isfinite(float(value))
+        return float(value)
     except (TypeError, ValueError):
-        return False
+        return math.nan
 
 
 def difference_sentence(
@@ -50,19 +51,19 @@ def difference_sentence(
         f"{treatment or paired.get('treatment')} − {control or paired.get('control')}, "
         f"{name or metric}"
     )
-    mean, half, count = paired.get(metric), paired.get(f"{metric}_h"), paired.get(f"{metric}_n")
-    count = int(count) if _finite(count) else 0
-    if not _finite(mean) or count == 0:
+    mean, half = _float(paired.get(metric)), _float(paired.get(f"{metric}_h"))
+    count = _float(paired.get(f"{metric}_n"))
+    pairs = int(count) if math.isfinite(count) else 0
+    if not math.isfinite(mean) or pairs == 0:
         text = f"{label}: no matched (fold, seed) pair with a defined value"
-    elif not _finite(half):
+    elif not math.isfinite(half):
         text = (
-            f"{label}: {float(mean):.{digits}f} from one matched pair (no interval: it needs "
+            f"{label}: {mean:.{digits}f} from one matched pair (no interval: it needs "
             "at least two seeds or folds)"
         )
     else:
-        mean, half = float(mean), float(half)
         text = (
-            f"{label}: {mean:.{digits}f} ± {half:.{digits}f} over {count} matched (fold, seed) "
+            f"{label}: {mean:.{digits}f} ± {half:.{digits}f} over {pairs} matched (fold, seed) "
             "pairs (95 % t-interval); "
         )
         if mean - half <= 0.0 <= mean + half:
@@ -70,11 +71,11 @@ def difference_sentence(
         else:
             side = "higher" if mean > 0 else "lower"
             text += f"the interval excludes 0: {treatment or paired.get('treatment')} is {side}"
-    if paper is not None and _finite(paper):
-        paper = float(paper)
-        text += f"; the paper reports {paper:.{digits}f}"
-        if _finite(mean) and count and float(mean) != 0.0 and paper != 0.0:
-            same = (float(mean) > 0) == (paper > 0)
+    reported = _float(paper)
+    if math.isfinite(reported):
+        text += f"; the paper reports {reported:.{digits}f}"
+        if math.isfinite(mean) and pairs and mean != 0.0 and reported != 0.0:
+            same = (mean > 0) == (reported > 0)
             text += " (same sign)" if same else " (opposite sign: ours and the paper's disagree)"
     if paired.get("unmatched"):
         text += f"; not paired: {paired['unmatched']}"

@@ -180,11 +180,11 @@ def side_by_side(
             raise ValueError(f"{name}: {missing} are not columns; columns: {list(frame.columns)}")
     ours: dict[tuple, dict] = {}
     for record in summary.to_dict("records"):
-        key = [record[k] for k in summary_keys]
-        key[0] = labels.get(key[0], key[0])
-        if tuple(key) in ours:
-            raise ValueError(f"summary: two rows map to the paper row {tuple(key)}")
-        ours[tuple(key)] = record
+        values = [record[k] for k in summary_keys]
+        values[0] = labels.get(values[0], values[0])
+        if tuple(values) in ours:
+            raise ValueError(f"summary: two rows map to the paper row {tuple(values)}")
+        ours[tuple(values)] = record
     rows = []
     for record in paper.to_dict("records"):
         key = tuple(record[k] for k in paper_keys)

@@ -3,7 +3,7 @@
 One trained model is one directory::
 
     <out>/<experiment>/<method>/<dataset>-<modality>/<settings>/fold<k>-seed<s>/
-      config.json  history.csv  results.json  scg.csv  predictions.parquet  DONE
+      config.json  history.csv  results.json  scg.csv  predictions.parquet  DONE  .lock
       checkpoints/last.pt  checkpoints/best.pt  tensorboard/
 
 ``<settings>`` is the run's preset name (``quick``) when the run uses the preset as it is, and
@@ -12,6 +12,9 @@ the first 8 hex digits of the SHA-256 of those settings (name -> value, canonica
 same command always finds its own runs again, and two commands that train differently (another
 preset, ``--epochs 3``, an ablation switch) never share a directory. Fields that only say where
 files live or how a run is shown (:data:`RUNTIME_FIELDS`) are never part of the identity.
+
+paper: says nothing about how runs are stored; here: a run's directory holds its preset and a
+hash of the settings that differ from it, so runs of different settings never share one.
 
 A preset's own values are not hashed: when a preset is redefined, its runs keep their
 directories and :func:`finished_results` refuses a finished run whose stored settings differ

@@ -10,6 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, runs are not locked
+    fcntl = None  # type: ignore[assignment]
+
 from ..config import PRESETS, TrainConfig
 from ..data import resolve_modality
 from .names import (
@@ -39,17 +44,11 @@ _HASH_DIGITS = 8
 
 def settings_overrides(config: TrainConfig) -> dict[str, Any]:
     """The settings of `config` that differ from its preset's (identity and runtime fields
-    aside), sorted by name: what makes a run differ from ``make_config(config.preset)``.
-
-    Raises:
-        ValueError: `config.preset` is not a known preset.
-    """
-    if config.preset not in PRESETS:
-        raise ValueError(
-            f"preset: {config.preset!r} is not one of {', '.join(PRESETS)}; a run's directory "
-            "is named after its preset"
-        )
-    base = PRESETS[config.preset].to_dict()
+    aside), sorted by name: what makes a run differ from ``make_config(config.preset)``. A
+    preset name that :data:`~semcov_train.config.PRESETS` does not know (a ``TrainConfig``
+    built by hand) is compared with the dataclass defaults instead."""
+    known = PRESETS.get(config.preset)
+    base = (known if known is not None else TrainConfig(preset=config.preset)).to_dict()
     current = config.to_dict()
     return {
         name: current[name]
@@ -58,11 +57,20 @@ def settings_overrides(config: TrainConfig) -> dict[str, Any]:
     }
 
 
+def _path_part(value: str, field: str) -> str:
+    if not value or value in (".", "..") or any(c in value for c in "/\\"):
+        raise ValueError(
+            f"{field}: {value!r} names a level of the run directory: no '/', '\\', '.' or '..'"
+        )
+    return value
+
+
 def settings_name(config: TrainConfig) -> str:
     """The ``<settings>`` level of the run directory: ``quick``, or ``quick-1a2b3c4d`` when some
     setting differs from the preset (8 hex digits of the SHA-256 of :func:`settings_overrides`
     as canonical JSON)."""
     overrides = settings_overrides(config)
+    _path_part(config.preset, "preset")
     if not overrides:
         return config.preset
     text = json.dumps(overrides, sort_keys=True, separators=(",", ":"), default=str)
@@ -71,10 +79,15 @@ def settings_name(config: TrainConfig) -> str:
 
 def run_directory(config: TrainConfig) -> Path:
     """``<out>/<experiment>/<method>/<dataset>-<modality>/<settings>/fold<k>-seed<s>``, with
-    ``modality="auto"`` resolved for the dataset and ``<settings>`` from :func:`settings_name`."""
+    ``modality="auto"`` resolved for the dataset and ``<settings>`` from :func:`settings_name`.
+
+    Raises:
+        ValueError: an unknown dataset or modality, or an experiment or preset name that is not
+            one path level (``/``, ``\\``, ``.``, ``..``).
+    """
     return (
         Path(config.out).expanduser()
-        / config.experiment
+        / _path_part(config.experiment, "experiment")
         / config.method
         / f"{config.dataset}-{resolve_modality(config)}"
         / settings_name(config)
@@ -156,10 +169,6 @@ def run_lock(run_dir: str | Path, *, enabled: bool = True) -> Iterator[Path]:
         RunLockedError: another process holds the lock (its process id is named).
     """
     run_dir = Path(run_dir)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock
-        fcntl = None
     if not enabled or fcntl is None:
         yield run_dir
         return

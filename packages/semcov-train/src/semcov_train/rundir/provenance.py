@@ -31,9 +31,9 @@ def _git_commit() -> dict:
 
 
 def _versions() -> dict:
-    names = ("semcov-train", "semcov-layers", "semcov-data", "semcov-metrics", "torch", "timm")
-    names += ("torchvision", "numpy", "pandas", "scikit-learn", "pyarrow")
-    versions = {"python": platform.python_version()}
+    names: tuple[str, ...] = ("semcov-train", "semcov-layers", "semcov-data", "semcov-metrics")
+    names += ("torch", "timm", "torchvision", "numpy", "pandas", "scikit-learn", "pyarrow")
+    versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in names:
         try:
             versions[name] = metadata.version(name)
