@@ -1,14 +1,10 @@
 """Paper Figure 1 (semantic coverage imbalance): coverage long tail and coverage-error scatter.
 
-Left: the training coverage of every SCG, ranked. Right: coverage against test error over the
-SCGs for a baseline (ENet-B0) and SemCovNet, each with its CDI.
-
-The figure is drawn from Table 1's own runs (experiment ``table1``, the same configuration as
-``reproduce_table1.py``), so after that app it only reads; the CDIs are set beside Table 3's.
-With no arguments: the synthetic benchmark, ``quick`` preset, CPU, dermoscopic images::
+Usage (no arguments: Table 1's runs on the synthetic benchmark, ``quick`` preset, dermoscopic
+images; see apps/README.md)::
 
     uv run apps/figure1.py
-    uv run apps/figure1.py --data-root ~/data/milk10k --preset paper --device cuda --folds 5
+    uv run apps/figure1.py --data-root ~/data/milk10k --preset paper --folds 5
 
 paper: "ideal alignment" in the right panel is not defined; here it is an error that does not
 depend on coverage (CDI = 0): a flat line at the model's mean SCG error, drawn beside the model's
@@ -23,30 +19,43 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from app_runner import build_parser, emit, parse_args, report, run_app, run_jobs, select_runs
-from collect_results import format_cell, paper_table, side_by_side, summarize
-from figure_common import (
-    MODEL_COLORS,
-    backbones,
-    check_scg_tables,
-    pyplot,
-    read_scg,
-    save_figure,
+
+from semcov_train.experiments import report
+from semcov_train.experiments.command_line import (
+    app_grid,
+    app_parser,
+    emit,
+    not_run_reasons,
+    parse_app_args,
+    read_paper_table,
+    read_rows,
+    run_app,
+    run_grids,
+    select_runs,
 )
-from reproduce_table1 import EXPERIMENT, not_run_reasons
+from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
+from semcov_train.reporting import format_cell, side_by_side, summarize, t_interval
+from semcov_train.rundir import read_scg
 
 __all__ = ["FIGURE1_METHODS", "figure1_runs", "figure1_table", "main", "plot_figure1"]
 
+ROWS = read_rows(__file__)
+EXPERIMENT = "table1"  # Table 1's own runs
 # registry name -> the paper's label (Table 3 rows), baseline first
-FIGURE1_METHODS = {"erm": "ENet-B0", "semcovnet": "SemCovNet"}
-MODALITIES = ("dermoscopic", "clinical")
+FIGURE1_METHODS = {m: ROWS["models"][m] for m in ("erm", "semcovnet")}
+MODALITIES = tuple(ROWS["milk10k_modalities"])
 MARKERS = ("o", "^")
 SCG_KEYS = ["class", "class_name", "descriptor", "subgroup"]
 
 
+def grids(args: argparse.Namespace) -> list:
+    """Table 1's runs of the selected methods on ``args.modality``."""
+    return [app_grid(args, EXPERIMENT, (args.modality,), method_switches=ROWS["method_switches"])]
+
+
 def figure1_runs(args: argparse.Namespace) -> pd.DataFrame:
     """The finished ``table1`` runs of the selected methods on ``args.modality``."""
-    runs = select_runs(args, EXPERIMENT)
+    runs = select_runs(args, EXPERIMENT, grids=grids(args))
     return runs[runs["modality"] == args.modality].sort_values(["method", "fold", "seed"])
 
 
@@ -60,7 +69,7 @@ def figure1_table(
     """CDI of each model, ours (mean ± std over runs) beside Table 3's for the same modality."""
     summary = summarize(runs, ("cdi",), keys=("method", "modality"))
     summary["table_dataset"] = _paper_dataset(args.modality)
-    paper = paper_table("table3_fairness")
+    paper = read_paper_table(__file__, "table3_fairness")
     paper = paper[
         (paper["dataset"] == _paper_dataset(args.modality))
         & paper["model"].isin(FIGURE1_METHODS.values())
@@ -72,7 +81,7 @@ def figure1_table(
         summary_keys=["method", "table_dataset"],
         metrics=("cdi",),
         labels=FIGURE1_METHODS,
-        not_run=not_run_reasons(args, not_run),
+        not_run=not_run_reasons(args.methods, not_run, ROWS["models"]),
     )
 
 
@@ -106,18 +115,17 @@ def _plot_long_tail(ax, coverage: pd.DataFrame) -> None:
 
 def _cdi_label(label: str, runs: pd.DataFrame, paper: dict[str, float]) -> str:
     """``ENet-B0 (ours: resnet10t): CDI 0.132 (paper 0.621)``."""
-    cdi = runs["cdi"]
-    std = cdi.std(ddof=1) if len(cdi) > 1 else float("nan")
+    cdi = t_interval(runs["cdi"])
     backbone = backbones(runs)
     text = f"{label} (ours: {backbone})" if backbone else label
-    text += f": CDI {format_cell(cdi.mean(), std, 3)}"
+    text += f": CDI {format_cell(cdi.mean, cdi.half_width, cdi.n, digits=3)}"
     if label in paper:
         text += f" (paper {paper[label]:.3f})"
     return text
 
 
 def _plot_coverage_error(ax, args: argparse.Namespace, runs: pd.DataFrame) -> None:
-    paper = paper_table("table3_fairness")
+    paper = read_paper_table(__file__, "table3_fairness")
     paper = paper[paper["dataset"] == _paper_dataset(args.modality)]
     paper_cdi = dict(zip(paper["model"], paper["cdi"], strict=True))
     for k, method in enumerate(m for m in FIGURE1_METHODS if m in set(runs["method"])):
@@ -165,19 +173,22 @@ def plot_figure1(args: argparse.Namespace, runs: pd.DataFrame, out: Path) -> Pat
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/figure1", FIGURE1_METHODS)
+    parser = app_parser(__doc__.splitlines()[0], "results/figure1", FIGURE1_METHODS)
     parser.add_argument(
         "--modality",
         default="dermoscopic",
         help="dermoscopic (default, as in the paper) or clinical",
     )
-    args = parse_args(parser, argv, real_dataset="milk10k", choices={"methods": FIGURE1_METHODS})
+    args = parse_app_args(
+        parser, argv, real_dataset="milk10k", choices={"methods": FIGURE1_METHODS}
+    )
     if args.modality not in MODALITIES:
         parser.error(f"--modality must be one of {', '.join(MODALITIES)}, got {args.modality!r}")
 
     def train() -> dict[str, str]:
-        not_run = run_jobs(args, EXPERIMENT, (args.modality,))
-        check_scg_tables(figure1_runs(args)["run_dir"])
+        not_run = run_grids(args, grids(args))
+        for run_dir in figure1_runs(args)["run_dir"]:  # before plotting: a run without
+            read_scg(run_dir)  # scg.csv is named in one error line
         return not_run
 
     def finish(not_run: dict[str, str]) -> None:

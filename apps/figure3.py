@@ -1,16 +1,10 @@
 """Paper Figure 3 (CDI per epoch and final test CDI, SemCovNet with and without R_CDI).
 
-SemCovNet on MILK10k dermoscopic images with the CDI regularizer R_CDI on and off: the
-validation CDI per epoch and the final test CDI of both.
-
-Each variant is a SemCovNet run with ``use_cdi`` on or off in its own experiment,
-``figure3-with_cdi`` and ``figure3-without_cdi``. The paper gives Figure 3 as a plot only: the
-table sets our test CDI beside the paper's claim in words. With no arguments: the synthetic
-benchmark, ``quick`` preset (8 epochs), CPU; with several folds or seeds the left panel shows the
-mean with a ±1 std band::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset; experiments
+``figure3-with_cdi`` and ``figure3-without_cdi``; see apps/README.md)::
 
     uv run apps/figure3.py
-    uv run apps/figure3.py --data-root ~/data/milk10k --preset paper --device cuda --folds 5
+    uv run apps/figure3.py --data-root ~/data/milk10k --preset paper --folds 5
 """
 
 from __future__ import annotations
@@ -21,18 +15,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from app_runner import (
+
+from semcov_train.experiments import report
+from semcov_train.experiments.command_line import (
     add_rows_option,
-    build_parser,
+    app_parser,
     emit,
-    parse_args,
-    report,
+    parse_app_args,
+    read_rows,
     run_app,
     run_variants,
     select_runs,
+    variant_grids,
 )
-from collect_results import format_cell
-from figure_common import MODEL_COLORS, backbones, pyplot, read_history, save_figure
+from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
+from semcov_train.reporting import format_cell, t_interval
+from semcov_train.rundir import read_history
 
 __all__ = [
     "CDI_VARIANTS",
@@ -44,6 +42,7 @@ __all__ = [
     "plot_figure3",
 ]
 
+ROWS = read_rows(__file__)
 PREFIX = "figure3"
 MODALITY = "dermoscopic"
 # variant -> (its label in the figure, SemCovNet's switches)
@@ -60,9 +59,16 @@ PAPER_CLAIMS = {
 }
 
 
+def grids(args: argparse.Namespace) -> list:
+    """One SemCovNet grid per selected variant (R_CDI on / off, ``--epochs`` if given)."""
+    epochs = {} if args.epochs is None else {"epochs": args.epochs}
+    switches = {v: {**CDI_VARIANTS[v][1], **epochs} for v in args.variants}
+    return variant_grids(args, PREFIX, switches, (MODALITY,), ROWS["method_switches"])
+
+
 def figure3_runs(args: argparse.Namespace, variant: str) -> pd.DataFrame:
     """Finished runs of one variant, with their validation CDI per epoch (``history``)."""
-    runs = select_runs(args, f"{PREFIX}-{variant}")
+    runs = select_runs(args, f"{PREFIX}-{variant}", grids=grids(args))
     runs = runs[runs["modality"] == MODALITY].sort_values(["fold", "seed"]).copy()
     runs["history"] = [read_history(d) for d in runs["run_dir"]]
     return runs
@@ -106,9 +112,8 @@ def figure3_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataF
 
 
 def _cell(values: Sequence[float]) -> str:
-    values = pd.Series(list(values), dtype=float)
-    std = values.std(ddof=1) if len(values) > 1 else float("nan")
-    return format_cell(values.mean(), std)
+    interval = t_interval(pd.Series(list(values), dtype=float))
+    return format_cell(interval.mean, interval.half_width, interval.n)
 
 
 def plot_figure3(args: argparse.Namespace, out: Path) -> Path | None:
@@ -171,12 +176,12 @@ def plot_figure3(args: argparse.Namespace, out: Path) -> Path | None:
 
 def command_line(argv: Sequence[str] | None) -> argparse.Namespace:
     """The checked options (usage error on bad ones); ``methods`` is SemCovNet alone."""
-    parser = build_parser(__doc__.splitlines()[0], "results/figure3")
+    parser = app_parser(__doc__.splitlines()[0], "results/figure3")
     add_rows_option(parser, "--variants", CDI_VARIANTS)
     parser.add_argument(
         "--epochs", type=int, default=None, help="epochs per run (default: the preset's)"
     )
-    args = parse_args(parser, argv, real_dataset="milk10k", choices={"variants": CDI_VARIANTS})
+    args = parse_app_args(parser, argv, real_dataset="milk10k", choices={"variants": CDI_VARIANTS})
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
     args.methods = ["semcovnet"]
@@ -185,11 +190,9 @@ def command_line(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = command_line(argv)
-    epochs = {} if args.epochs is None else {"epochs": args.epochs}
-    switches = {v: {**CDI_VARIANTS[v][1], **epochs} for v in args.variants}
 
     def train() -> dict[str, str]:
-        return run_variants(args, PREFIX, switches, (MODALITY,))
+        return run_variants(args, PREFIX, grids(args))
 
     def finish(not_run: dict[str, str]) -> None:
         emit(figure3_table(args, not_run), args.out, "figure3")

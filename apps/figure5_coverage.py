@@ -1,18 +1,15 @@
 """Paper Figure 5: the SCG coverage heatmap of one class and the ranked long tail of coverage.
 
-Reads only metadata (descriptor probabilities, class, subgroup): no training and no images. For
-each modality it computes the soft coverage of every Semantic Coverage Group (class ×
-descriptor × subgroup) with :func:`semcov_metrics.scg_coverage`, draws the heatmap of the chosen
-class (descriptors × subgroups) beside the ranked coverage of that class's SCGs, and writes the
-per-SCG table and a summary. Paper: "training coverage", fold not named; here: every sample of
-the released training metadata (a run's own 70 % training split is in its ``scg.csv``). With no
-arguments: the synthetic benchmark at the ``quick`` preset's
-size (generated once into the cache, as the trainer does)::
+Usage (metadata only, no training; no arguments: the synthetic benchmark at the ``quick``
+size; see apps/README.md)::
 
     uv run apps/figure5_coverage.py
     uv run apps/figure5_coverage.py --data-root ~/data/milk10k
     uv run apps/figure5_coverage.py --dataset isic_dicm17k --data-root ~/data/isic-dicm-17k \
         --descriptors-csv monet_scores.csv
+
+Paper: "training coverage", fold not named; here: every sample of the released training
+metadata (a run's own 70 % training split is in its ``scg.csv``).
 """
 
 from __future__ import annotations
@@ -23,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from app_runner import emit
+
+from semcov_train.experiments.command_line import emit
 
 __all__ = [
     "DATASETS",

@@ -1,16 +1,11 @@
 """Paper Figure 6 (Semantic Encoder depth × descriptor feedback): S@95 and Macro-F1 per depth.
 
-Depth 1-6 with descriptor feedback on or off, on MILK10k dermoscopic and clinical images:
-sensitivity at 95 % specificity and Macro-F1 per depth.
-
-Each (depth, feedback) pair is a SemCovNet run in its own experiment
-``figure6-depth<d>-feedback_on|off``. The paper gives Figure 6 as a plot only, so the table has
-our values and a note saying so. With no arguments: the synthetic benchmark, ``quick`` preset,
-CPU, depths 1, 3 and 6 on both modalities (10 runs); ``--depths 1 2 3 4 5 6`` is the full figure::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset, depths 1, 3 and 6 on both
+modalities; experiments ``figure6-depth<d>-feedback_on|off``; see apps/README.md)::
 
     uv run apps/figure6.py
     uv run apps/figure6.py --depths 1 2 3 4 5 6 --data-root ~/data/milk10k --preset paper \
-        --device cuda --folds 5
+        --folds 5
 
 paper: feedback refines the descriptors of the *next* layer, so a one-layer encoder has nothing
 to feed back to; here depth 1 is trained once (feedback off) and that run stands for both
@@ -25,16 +20,28 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from app_runner import build_parser, emit, parse_args, report, run_app, run_variants, select_runs
-from collect_results import format_cell, summarize
-from figure_common import MODEL_COLORS, backbones, pyplot, save_figure
+
+from semcov_train.experiments import report
+from semcov_train.experiments.command_line import (
+    app_parser,
+    emit,
+    parse_app_args,
+    read_rows,
+    run_app,
+    run_variants,
+    select_runs,
+    variant_grids,
+)
+from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
+from semcov_train.reporting import format_cell, summarize
 
 __all__ = ["DEPTHS", "METRICS", "figure6_summary", "figure6_table", "main", "plot_figure6"]
 
+ROWS = read_rows(__file__)
 PREFIX = "figure6"
 DEPTHS = (1, 2, 3, 4, 5, 6)
 DEFAULT_DEPTHS = (1, 3, 6)
-MODALITIES = ("dermoscopic", "clinical")
+MODALITIES = tuple(ROWS["milk10k_modalities"])
 #: What Figure 6 plots (§12: "sensitivity and Macro-F1"); sensitivity is S@95 as in Table 1.
 METRICS = {"sens_at_95spec": "S@95 (sensitivity at 95 % specificity)", "macro_f1": "Macro-F1"}
 FEEDBACK = {"on": True, "off": False}
@@ -66,13 +73,21 @@ def figure6_switches(depths: Sequence[int]) -> dict[str, dict]:
     return switches
 
 
+def grids(args: argparse.Namespace) -> list:
+    """One SemCovNet grid per (depth, feedback) to train, on the selected modalities."""
+    switches = figure6_switches(args.depths)
+    return variant_grids(args, PREFIX, switches, args.modalities, ROWS["method_switches"])
+
+
 def figure6_summary(args: argparse.Namespace) -> pd.DataFrame:
     """Mean and std over runs of the Figure 6 metrics: one row per modality, depth, feedback."""
+    trained = grids(args)
     rows = []
     for modality in args.modalities:
         for depth in args.depths:
             for feedback in FEEDBACK:
-                runs = select_runs(args, f"{PREFIX}-{trained_variant(depth, feedback)}")
+                experiment = f"{PREFIX}-{trained_variant(depth, feedback)}"
+                runs = select_runs(args, experiment, grids=trained)
                 runs = runs[runs["modality"] == modality]
                 summary = summarize(runs, tuple(METRICS), keys=("modality",))
                 row = {
@@ -85,7 +100,9 @@ def figure6_summary(args: argparse.Namespace) -> pd.DataFrame:
                 for metric in METRICS:
                     found = not summary.empty
                     row[metric] = summary[metric].iloc[0] if found else np.nan
-                    row[f"{metric}_std"] = summary[f"{metric}_std"].iloc[0] if found else np.nan
+                    for suffix in ("_h", "_n", "_std"):
+                        column = f"{metric}{suffix}"
+                        row[column] = summary[column].iloc[0] if found else np.nan
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -95,8 +112,14 @@ def figure6_table(summary: pd.DataFrame, not_run: dict[str, str]) -> pd.DataFram
     table = summary[["modality", "depth", "feedback", "n"]].copy()
     for metric in METRICS:
         table[f"{metric} (ours)"] = [
-            format_cell(m, s) if n else "not run"
-            for m, s, n in zip(summary[metric], summary[f"{metric}_std"], summary["n"], strict=True)
+            format_cell(m, h, k) if n else "not run"
+            for m, h, k, n in zip(
+                summary[metric],
+                summary[f"{metric}_h"],
+                summary[f"{metric}_n"],
+                summary["n"],
+                strict=True,
+            )
         ]
     notes = []
     for record in summary.to_dict("records"):
@@ -160,7 +183,7 @@ def plot_figure6(args: argparse.Namespace, summary: pd.DataFrame, out: Path) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/figure6")
+    parser = app_parser(__doc__.splitlines()[0], "results/figure6")
     parser.add_argument(
         "--depths",
         type=int,
@@ -174,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=list(MODALITIES),
         help=f"subset of {', '.join(MODALITIES)} (default both)",
     )
-    args = parse_args(parser, argv, real_dataset="milk10k", choices={"modalities": MODALITIES})
+    args = parse_app_args(parser, argv, real_dataset="milk10k", choices={"modalities": MODALITIES})
     unknown = [d for d in args.depths if d not in DEPTHS]
     if unknown:
         parser.error(f"--depths: {unknown} are not among {', '.join(map(str, DEPTHS))}")
@@ -190,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     return run_app(
         "figure6",
-        lambda: run_variants(args, PREFIX, figure6_switches(args.depths), args.modalities),
+        lambda: run_variants(args, PREFIX, grids(args)),
         finish,
     )
 

@@ -1,22 +1,11 @@
 """Compositional Attribute Imbalance, Table 2: low / middle / high CAS accuracy with and without
 CAS weighting for CutMix, FMix and SaliencyMix, our runs beside the paper's.
 
-Each mixing runs twice in experiment ``cas``: drawn uniformly (``cutmix``, ``fmix``,
-``saliencymix``: the paper's plain rows) and CAS-weighted (``cas_cutmix``, ...: its "+weight"
-rows); the Δ rows are weighted minus plain, paired by fold and seed. Accuracies are percent on
-the test set's low / middle / high CAS subsets (30 / 30 / 40 % by CAS score, from the
-binarised descriptor scores) and on the whole test set (``all``: the subsets' accuracies
-weighted by their sizes). The paper trains ResNet18 / ResNeXt50 on ten natural-image datasets;
-we train EfficientNet-B0 (``paper`` preset; the ``quick`` preset's ResNet-10-T stand-in) on the
-synthetic benchmark (dermoscopic images) or MILK10k, so its rows come from one dataset and
-backbone of its choice (``--paper-dataset``, ``--paper-backbone``) and every row's ``note``
-says what it compares. With no arguments: the synthetic
-benchmark, ``quick`` preset, CPU::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset; see apps/README.md)::
 
     uv run apps/reproduce_cas.py
     uv run apps/reproduce_cas.py --methods cutmix cas_cutmix --paper-dataset DTD
-    uv run apps/reproduce_cas.py --data-root ~/data/milk10k --preset paper --device cuda \
-        --folds 5
+    uv run apps/reproduce_cas.py --data-root ~/data/milk10k --preset paper --folds 5
 """
 
 from __future__ import annotations
@@ -28,16 +17,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from app_runner import (
-    build_parser,
+
+from semcov_train.experiments.command_line import (
+    app_grid,
+    app_parser,
+    app_settings,
     emit,
-    make_run_config,
-    parse_args,
+    parse_app_args,
+    read_paper_table,
     run_app,
-    run_jobs,
+    run_grids,
     select_runs,
 )
-from collect_results import format_cell, paper_table, side_by_side, summarize
+from semcov_train.reporting import format_cell, side_by_side, summarize
 
 __all__ = [
     "CAS_METHODS",
@@ -72,6 +64,11 @@ SUBSETS = ("low", "middle", "high")
 METRICS = (*SUBSETS, "all")
 DEFAULT_PAPER_DATASET = "CIFAR-100"
 DEFAULT_PAPER_BACKBONE = "ResNet18"
+
+
+def grids(args: argparse.Namespace) -> list:
+    """The selected mixings, plain and CAS-weighted, on dermoscopic images."""
+    return [app_grid(args, EXPERIMENT, (MODALITY,))]
 
 
 def _delta_label(plain: str) -> str:
@@ -150,7 +147,8 @@ def _summary(args: argparse.Namespace, read: Callable[[str], dict]) -> pd.DataFr
     """Mean ± std of ``read(run_dir)`` (METRICS) per paper row label, Δ rows included, over
     the selected finished runs; ``backbone`` names the backbones behind each row."""
     records = []
-    for record in select_runs(args, EXPERIMENT).to_dict("records"):
+    runs = select_runs(args, EXPERIMENT, grids=grids(args))
+    for record in runs.to_dict("records"):
         row = {"method": CAS_METHODS[record["method"]], "fold": record["fold"]}
         row.update({"seed": record["seed"], "backbone": str(record["backbone"])})
         row.update(read(record["run_dir"]))
@@ -177,7 +175,7 @@ def auc_table(args: argparse.Namespace) -> pd.DataFrame:
         row = {"method": label, "n": int(summary.loc[label, "n"]) if label in summary.index else 0}
         for metric in METRICS:
             row[f"{metric} auc (ours)"] = (
-                format_cell(summary.loc[label, metric], summary.loc[label, f"{metric}_std"])
+                format_cell(*(summary.loc[label, f"{metric}{s}"] for s in ("", "_h", "_n")))
                 if label in summary.index
                 else "not run"
             )
@@ -190,7 +188,7 @@ def cas_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
     (plain, "+weight" and Δ per mixing), our percent accuracies beside them."""
     summary = _summary(args, run_accuracies)
     backbones = dict(zip(summary["method"], summary.get("backbone", []), strict=False))
-    paper = paper_table(PAPER_TABLE)
+    paper = read_paper_table(__file__, PAPER_TABLE)
     paper = paper[
         (paper["dataset"] == args.paper_dataset) & (paper["backbone"] == args.paper_backbone)
     ].reset_index(drop=True)
@@ -225,7 +223,8 @@ def weight_spread(args: argparse.Namespace) -> str:
     from semcov_train.data import fold_parts, load_table
 
     method = next(m for m in MIXINGS.values() if m in args.methods)
-    config = make_run_config(args, EXPERIMENT, method, MODALITY, 0, args.seeds[0])
+    run = next(r for g in grids(args) for r in g.runs() if r.method == method)
+    config = run.config(args.preset, app_settings(args))
     table = load_table(config)
     parts = fold_parts(table.labels, table.groups, config.fold, config.split_seed)
     train = table.subset(parts == "train")
@@ -251,8 +250,8 @@ def _finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    paper = paper_table(PAPER_TABLE)
-    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_cas", CAS_METHODS)
+    paper = read_paper_table(__file__, PAPER_TABLE)
+    parser = app_parser(__doc__.splitlines()[0], "results/reproduce_cas", CAS_METHODS)
     parser.add_argument(
         "--paper-dataset",
         default=DEFAULT_PAPER_DATASET,
@@ -265,10 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=list(dict.fromkeys(paper["backbone"])),
         help=f"the paper's backbone beside ours (default {DEFAULT_PAPER_BACKBONE})",
     )
-    args = parse_args(parser, argv, real_dataset="milk10k", choices={"methods": CAS_METHODS})
+    args = parse_app_args(parser, argv, real_dataset="milk10k", choices={"methods": CAS_METHODS})
     return run_app(
         "reproduce_cas",
-        lambda: run_jobs(args, EXPERIMENT, (MODALITY,)),
+        lambda: run_grids(args, grids(args)),
         lambda not_run: _finish(args, not_run),
     )
 

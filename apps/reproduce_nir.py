@@ -1,42 +1,12 @@
 """Neuron Incidence Redistribution (NIR): TPR / FPR disparity by sex and by age with and without
 NIR, our runs beside the numbers of the paper's abstract.
 
-For each subgroup attribute (sex, age) the baseline (``erm``: cross-entropy; EfficientNet-B0
-with the ``paper`` preset, its ResNet-10-T stand-in with ``quick``) and ``nir`` (the same + the
-NIR regularizer, which uses no demographic labels) run in the
-experiment ``nir-<subgroup>``; the attribute sets the ``subgroup`` column of their
-``predictions.parquet``. From those predictions (melanoma vs rest; a sample is predicted
-positive when its melanoma probability reaches the decision threshold, ``--threshold``):
-
-- TPR disparity = max − min over the attribute's groups of TPR_g = TP_g / (TP_g + FN_g);
-- FPR disparity = max − min over the groups of FPR_g = FP_g / (FP_g + TN_g);
-
-both in percent, computed with :func:`semcov_metrics.tpr_disparity` / ``fpr_disparity``. A
-group without positives (negatives) has no TPR (FPR) and is left out; samples whose attribute
-is unknown are no group and are left out; fewer than two groups left gives ``n/a``. The abstract
-does not define disparity; for two groups (sex) max − min is the absolute gap it reports, and
-for more groups (age: <30, 30-44, 45-59, 60-74, 75+ years here; the paper's age groups are not
-stated) it is the widest gap. The per-group rates of every run, and the threshold it used, go to
-``nir_group_rates.*``.
-
-The decision threshold is one number for all groups of a run, never chosen per group:
-``youden`` (default) takes the threshold that maximises TPR − FPR over the run's whole test set
-(Youden's J, no group labels involved); ``argmax`` the trainer's arg-max class (``y_pred``,
-0.5 for two classes); a number in (0, 1) that probability threshold. The abstract does not state
-its operating point. Why not arg-max by default: models trained from scratch on a 1:4
-imbalanced task (the ``quick`` preset) keep every melanoma probability below 0.5, so arg-max
-predicts no melanoma at all, every TPR and FPR is 0 and so is every disparity, which says
-nothing about fairness.
-
-The paper's numbers are from HAM10000 (TPR disparity) and Harvard OCT-RNFL (FPR disparity,
-by race and age); ours are from the synthetic benchmark (dermoscopic) or MILK10k, shown beside
-both, and race is not an attribute of our datasets. With no arguments: the synthetic
-benchmark, ``quick`` preset, CPU::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset; experiments ``nir-<subgroup>``;
+see apps/README.md for the disparity definitions and the ``--threshold`` choice)::
 
     uv run apps/reproduce_nir.py
     uv run apps/reproduce_nir.py --subgroups sex --folds 3
-    uv run apps/reproduce_nir.py --data-root ~/data/milk10k --preset paper --device cuda \
-        --folds 5
+    uv run apps/reproduce_nir.py --data-root ~/data/milk10k --preset paper --folds 5
 """
 
 from __future__ import annotations
@@ -49,18 +19,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from app_runner import (
+
+from semcov_data.scg import UNKNOWN
+from semcov_train.experiments.command_line import (
     add_rows_option,
-    build_parser,
+    app_parser,
     emit,
-    parse_args,
+    parse_app_args,
+    read_paper_table,
     run_app,
     run_variants,
     select_runs,
+    variant_grids,
 )
-from collect_results import paper_table, side_by_side, summarize, write_tables
-
-from semcov_data.scg import UNKNOWN
+from semcov_train.reporting import side_by_side, summarize, write_tables
 
 __all__ = [
     "METRICS",
@@ -82,6 +54,12 @@ SUBGROUPS = ("sex", "age")
 #: Registry name -> the paper's row label.
 NIR_METHODS = {"erm": "baseline", "nir": "NIR"}
 METRICS = ("tpr_disparity", "fpr_disparity")
+
+
+def grids(args: argparse.Namespace) -> list:
+    """``erm`` and ``nir``, one grid per selected subgroup attribute."""
+    switches = {subgroup: {"subgroup": subgroup} for subgroup in args.subgroups}
+    return variant_grids(args, PREFIX, switches, (MODALITY,))
 
 
 def _positive_column(run_dir: Path) -> str:
@@ -143,7 +121,7 @@ def _runs(args: argparse.Namespace, subgroups: Sequence[str]) -> pd.DataFrame:
     """One row per finished run: subgroup, model label, fold, seed, backbone, run_dir."""
     parts = []
     for subgroup in subgroups:
-        runs = select_runs(args, f"{PREFIX}-{subgroup}")
+        runs = select_runs(args, f"{PREFIX}-{subgroup}", grids=grids(args))
         parts.append(
             pd.DataFrame(
                 {
@@ -188,7 +166,7 @@ def nir_table(args: argparse.Namespace, not_run: dict[str, str]) -> pd.DataFrame
     metrics = [run_disparities(run_dir, args.threshold) for run_dir in runs["run_dir"]]
     runs = pd.concat([runs, pd.DataFrame(metrics, columns=list(METRICS))], axis=1)
     summary = summarize(runs, METRICS, keys=("subgroup", "model"))
-    paper = paper_table(PAPER_TABLE)
+    paper = read_paper_table(__file__, PAPER_TABLE)
     ours = pd.concat(
         [summary.assign(dataset=dataset) for dataset in dict.fromkeys(paper["dataset"])],
         ignore_index=True,
@@ -237,7 +215,7 @@ def _finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_nir", NIR_METHODS)
+    parser = app_parser(__doc__.splitlines()[0], "results/reproduce_nir", NIR_METHODS)
     add_rows_option(parser, "--subgroups", SUBGROUPS)
     parser.add_argument(
         "--threshold",
@@ -246,16 +224,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="decision threshold on the melanoma probability: youden (default), argmax or a "
         "number in (0, 1)",
     )
-    args = parse_args(
+    args = parse_app_args(
         parser,
         argv,
         real_dataset="milk10k",
         choices={"methods": NIR_METHODS, "subgroups": SUBGROUPS},
     )
-    switches = {subgroup: {"subgroup": subgroup} for subgroup in args.subgroups}
     return run_app(
         "reproduce_nir",
-        lambda: run_variants(args, PREFIX, switches, (MODALITY,)),
+        lambda: run_variants(args, PREFIX, grids(args)),
         lambda not_run: _finish(args, not_run),
     )
 

@@ -1,19 +1,10 @@
 """Semantic-scale-balanced loss (Ma et al., ICLR 2023) against cross-entropy on our benchmark.
 
-Trains ``erm`` (EfficientNet-B0, cross-entropy) and ``semantic_scale`` (the same network with the
-dynamic semantic-scale-balanced cross-entropy) in experiment ``semantic_scale`` and checks the
-two claims of the paper's abstract (``apps/paper_tables/semantic_scale_claims.csv``) on our runs:
-
-* performance: semantic_scale minus erm on AUC, balanced accuracy and macro-F1 (positive agrees);
-  CDI, worst-SCG TPR and TPR std are shown too, marked as not measured by the paper;
-* bias: the class whose test embeddings have the smaller semantic scale has the lower recall.
-
-Our copy of the paper holds no result table, so no paper number is printed: the paper's column
-states its claim. With no arguments: the synthetic benchmark, ``quick`` preset, CPU::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset; experiment ``semantic_scale``;
+see apps/README.md for the two claims checked)::
 
     uv run apps/reproduce_semantic_scale.py
-    uv run apps/reproduce_semantic_scale.py --data-root ~/data/milk10k --preset paper \
-        --device cuda --folds 5
+    uv run apps/reproduce_semantic_scale.py --data-root ~/data/milk10k --preset paper --folds 5
 """
 
 from __future__ import annotations
@@ -26,8 +17,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
-from collect_results import format_cell, format_table, paper_table, summarize, write_tables
+
+from semcov_train.experiments.command_line import (
+    app_grid,
+    app_parser,
+    emit,
+    parse_app_args,
+    read_paper_table,
+    run_app,
+    run_grids,
+    select_runs,
+)
+from semcov_train.reporting import format_cell, format_table, summarize, t_interval, write_tables
 
 __all__ = [
     "CLAIM_METRICS",
@@ -56,6 +57,15 @@ MODALITIES = {
 NOT_CLAIMED = "not measured by the paper"
 
 
+def grids(args: argparse.Namespace) -> list:
+    """``erm`` and ``semantic_scale`` on the selected modalities."""
+    return [app_grid(args, EXPERIMENT, args.modalities)]
+
+
+def _selected(args: argparse.Namespace) -> pd.DataFrame:
+    return select_runs(args, EXPERIMENT, grids=grids(args))
+
+
 def _agrees(delta: float, direction: str) -> str:
     """``yes`` when the difference points the claimed way, ``no`` when not, ``n/a`` if undefined."""
     if delta is None or math.isnan(delta):
@@ -69,7 +79,7 @@ def comparison_table(args: argparse.Namespace) -> pd.DataFrame:
     """One row per (modality, metric): each method's mean ± std over folds and seeds, the
     difference semantic_scale − erm, the paper's claim and whether our difference agrees."""
     metrics = {**CLAIM_METRICS, **OTHER_METRICS}
-    summary = summarize(select_runs(args, EXPERIMENT), list(metrics), keys=("method", "modality"))
+    summary = summarize(_selected(args), list(metrics), keys=("method", "modality"))
     cells = {(r["method"], r["modality"]): r for r in summary.to_dict("records")}
     rows = []
     for modality in args.modalities:
@@ -85,7 +95,9 @@ def comparison_table(args: argparse.Namespace) -> pd.DataFrame:
                     means[method] = math.nan
                 else:
                     means[method] = float(found[metric])
-                    row[f"{method} (ours)"] = format_cell(found[metric], found[f"{metric}_std"])
+                    row[f"{method} (ours)"] = format_cell(
+                        found[metric], found[f"{metric}_h"], found[f"{metric}_n"]
+                    )
             delta = means["semantic_scale"] - means["erm"]
             row["semantic_scale - erm (ours)"] = "n/a" if math.isnan(delta) else f"{delta:+.4f}"
             claimed = metric in CLAIM_METRICS
@@ -128,7 +140,7 @@ def class_table(args: argparse.Namespace) -> pd.DataFrame:
     verdict_column = "smaller scale has lower recall"
     columns = ["method", "modality", "class", "runs", "n_test", "recall", "semantic_scale"]
     parts = []
-    for record in select_runs(args, EXPERIMENT).to_dict("records"):
+    for record in _selected(args).to_dict("records"):
         classes = run_classes(record["run_dir"])
         classes["verdict"] = _bias_verdict(classes)
         parts.append(classes.assign(method=record["method"], modality=record["modality"]))
@@ -147,10 +159,8 @@ def class_table(args: argparse.Namespace) -> pd.DataFrame:
                 "class": name,
                 "runs": len(group),
                 "n_test": format_cell(group["n_test"].mean(), digits=1),
-                "recall": format_cell(group["recall"].mean(), _std(group["recall"])),
-                "semantic_scale": format_cell(
-                    group["semantic_scale"].mean(), _std(group["semantic_scale"])
-                ),
+                "recall": _interval_cell(group["recall"]),
+                "semantic_scale": _interval_cell(group["semantic_scale"]),
                 verdict_column: (
                     f"{int(decided.astype(bool).sum())} of {len(decided)} runs"
                     if len(decided)
@@ -161,16 +171,17 @@ def class_table(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*columns, verdict_column])
 
 
-def _std(values: pd.Series) -> float:
-    return float(values.std(ddof=1)) if values.notna().sum() > 1 else math.nan
+def _interval_cell(values: pd.Series) -> str:
+    interval = t_interval(values)
+    return format_cell(interval.mean, interval.half_width, interval.n)
 
 
 def finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
     """Print and write both tables and the paper's claims (a separate block: no numbers)."""
-    claims = paper_table("semantic_scale_claims").set_index("claim")
+    claims = read_paper_table(__file__, "semantic_scale_claims").set_index("claim")
     for method, reason in not_run.items():
         print(f"{method}: not run: {reason}", file=sys.stderr)
-    print("Ours: semantic_scale vs erm (test split; mean ± std over folds and seeds)\n")
+    print("Ours: semantic_scale vs erm (test split; mean ± 95 % t-interval over folds and seeds)\n")
     emit(comparison_table(args), args.out, "semantic_scale")
     print("\nOurs: per-class recall and semantic scale of the test embeddings\n")
     emit(class_table(args), args.out, "semantic_scale_classes")
@@ -181,7 +192,7 @@ def finish(args: argparse.Namespace, not_run: dict[str, str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_semantic_scale", METHODS)
+    parser = app_parser(__doc__.splitlines()[0], "results/reproduce_semantic_scale", METHODS)
     parser.add_argument(
         "--modalities", nargs="+", default=None, help="default: every modality of the dataset"
     )
@@ -191,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="isic_dicm17k: CSV of isic_id and descriptor scores",
     )
-    args = parse_args(
+    args = parse_app_args(
         parser,
         argv,
         real_dataset="milk10k",
@@ -207,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--descriptors-csv is required for --dataset isic_dicm17k")
     return run_app(
         "reproduce_semantic_scale",
-        lambda: run_jobs(args, EXPERIMENT, args.modalities),
+        lambda: run_grids(args, grids(args)),
         lambda not_run: finish(args, not_run),
     )
 

@@ -1,18 +1,10 @@
 """Paper Table 1 (MILK10k dermoscopic and clinical, eight models): our numbers beside the paper's.
 
-BAcc and Macro-F1 are at argmax (class 1 when its probability exceeds 0.5), the paper's
-convention: they come from ``semcov_metrics.performance_report`` on the test probabilities. The
-decision threshold each run chooses on its validation split (``decision_threshold`` in
-``results.json``) is used only by the per-SCG fairness metrics of Table 3.
-
-With no arguments: Table 1's methods on the synthetic benchmark with the ``quick`` preset on the
-CPU, both modalities, one fold and seed. Finished runs (``DONE``) are skipped, unfinished ones
-resume from their last checkpoint::
+Usage (no arguments: the synthetic benchmark, ``quick`` preset; see apps/README.md)::
 
     uv run apps/reproduce_table1.py
-    uv run apps/reproduce_table1.py --data-root ~/data/milk10k --preset paper --device cuda \
-        --folds 5 --seeds 0
-    uv run torchrun --nproc-per-node 4 apps/reproduce_table1.py --preset paper --device cuda ...
+    uv run apps/reproduce_table1.py --data-root ~/data/milk10k --preset paper --folds 5
+    uv run torchrun --nproc-per-node 4 apps/reproduce_table1.py --preset paper ...
 """
 
 from __future__ import annotations
@@ -20,86 +12,54 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from app_runner import build_parser, emit, parse_args, run_app, run_jobs, select_runs
-from collect_results import paper_table, side_by_side, summarize
+from semcov_train.experiments.command_line import (
+    app_grid,
+    app_parser,
+    emit,
+    not_run_reasons,
+    parse_app_args,
+    read_paper_table,
+    read_rows,
+    run_app,
+    run_grids,
+    select_runs,
+)
+from semcov_train.reporting import side_by_side, summarize
 
-__all__ = [
-    "EXPERIMENT",
-    "METRICS",
-    "MODALITIES",
-    "TABLE1_METHODS",
-    "main",
-    "method_table",
-    "not_run_reasons",
-]
+__all__ = ["EXPERIMENT", "METRICS", "MODALITIES", "MODELS", "grids", "main", "table1"]
 
+ROWS = read_rows(__file__)
 EXPERIMENT = "table1"
-MODALITIES = ("dermoscopic", "clinical")
-METRICS = ("auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece")
-# registry name -> the paper's row label, in the paper's order
-TABLE1_METHODS = {
-    "erm": "ENet-B0",
-    "vit": "ViT",
-    "cbl": "ENet-B0+CBL",
-    "asl": "ENet-B0+ASL",
-    "groupdro": "GroupDRO",
-    "clip": "CLIP",
-    "monet": "MONET",
-    "semcovnet": "SemCovNet",
-}
+MODALITIES = tuple(ROWS["milk10k_modalities"])
+METRICS = tuple(ROWS["performance_metrics"])
+MODELS = ROWS["models"]  # registry name -> the paper's row label
 
 
-def not_run_reasons(args: argparse.Namespace, not_run: dict[str, str]) -> dict[str, str]:
-    """Paper row label -> why our cell may be empty (unselected, unfinished, unavailable)."""
-    reasons = {TABLE1_METHODS[m]: "not selected (--methods)" for m in TABLE1_METHODS}
-    reasons.update({TABLE1_METHODS[m]: "no finished run" for m in args.methods})
-    reasons.update({TABLE1_METHODS[m]: reason for m, reason in not_run.items()})
-    return reasons
-
-
-def method_table(
-    args: argparse.Namespace,
-    not_run: dict[str, str],
-    *,
-    experiment: str,
-    paper: str,
-    metrics: Sequence[str],
-    by_modality: bool,
-    modalities: Sequence[str] | None = None,
-):
-    """The side-by-side table of a table whose rows are models (Tables 1, 2, 7): the selected
-    finished runs of `experiment` (of `modalities`, when given) beside the paper CSV `paper`,
-    one row per model (and modality when `by_modality`)."""
-    keys = ["method", "modality"] if by_modality else ["method"]
-    return side_by_side(
-        summarize(select_runs(args, experiment, modalities), metrics, keys=keys),
-        paper_table(paper),
-        paper_keys=["model", "modality"] if by_modality else ["model"],
-        summary_keys=keys,
-        metrics=metrics,
-        labels=TABLE1_METHODS,
-        not_run=not_run_reasons(args, not_run),
-    )
+def grids(args: argparse.Namespace) -> list:
+    """Table 1's runs: the selected models on both modalities, every fold and seed."""
+    return [app_grid(args, EXPERIMENT, MODALITIES, method_switches=ROWS["method_switches"])]
 
 
 def table1(args: argparse.Namespace, not_run: dict[str, str]):
-    """The side-by-side table of the selected runs (collected from their run directories)."""
-    return method_table(
-        args,
-        not_run,
-        experiment=EXPERIMENT,
-        paper="table1_milk10k",
+    """One row per (model, modality) of the paper: our mean ± std beside the paper's."""
+    runs = select_runs(args, EXPERIMENT, grids=grids(args))
+    return side_by_side(
+        summarize(runs, METRICS, keys=("method", "modality")),
+        read_paper_table(__file__, "table1_milk10k"),
+        paper_keys=["model", "modality"],
+        summary_keys=["method", "modality"],
         metrics=METRICS,
-        by_modality=True,
+        labels=MODELS,
+        not_run=not_run_reasons(args.methods, not_run, MODELS),
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__doc__.splitlines()[0], "results/reproduce_table1", TABLE1_METHODS)
-    args = parse_args(parser, argv, real_dataset="milk10k", choices={"methods": TABLE1_METHODS})
+    parser = app_parser(__doc__.splitlines()[0], "results/reproduce_table1", MODELS)
+    args = parse_app_args(parser, argv, real_dataset="milk10k", choices={"methods": MODELS})
     return run_app(
         "reproduce_table1",
-        lambda: run_jobs(args, EXPERIMENT, MODALITIES),
+        lambda: run_grids(args, grids(args)),
         lambda not_run: emit(table1(args, not_run), args.out, "table1"),
     )
 

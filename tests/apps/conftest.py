@@ -1,16 +1,29 @@
-"""Shared setup of the app tests: the apps folder on sys.path (apps import each other by
-module name, as they do when run as scripts) and the command-line options of a smoke run."""
+"""Shared setup of the app tests: every app loaded from its file (as ``uv run apps/X.py`` runs
+it; the apps import only the packages) and the command-line options of a smoke run."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
-if str(APPS) not in sys.path:
-    sys.path.insert(0, str(APPS))
+
+
+def _load_apps() -> None:
+    """Register each ``apps/<name>.py`` as the module ``<name>`` (tests ``import figure1``)."""
+    for path in sorted(APPS.glob("*.py")):
+        if path.stem in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+
+
+_load_apps()
 
 
 @pytest.fixture(scope="session")

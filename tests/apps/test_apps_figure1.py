@@ -17,6 +17,13 @@ APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table3_fairness.csv"
 
 
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
+
+
 def check_png(path: Path, min_width: int = 800, min_height: int = 300) -> None:
     """A real PNG of a sensible size with more than a handful of colours (not blank)."""
     with Image.open(path) as image:
@@ -40,7 +47,7 @@ def test_figure1_smoke_end_to_end(tmp_path, capsys, smoke_args):
     check_png(out / "figure1.png")
 
     run_dirs = {
-        m: runs / "table1" / m / "synthetic-dermoscopic" / "fold0-seed0"
+        m: _run(runs / "table1" / m / "synthetic-dermoscopic", "fold0-seed0")
         for m in ("erm", "semcovnet")
     }
     config = json.loads((run_dirs["semcovnet"] / "config.json").read_text())["config"]
@@ -58,7 +65,7 @@ def test_figure1_smoke_end_to_end(tmp_path, capsys, smoke_args):
         valid = scg[scg["valid"]]
         cdi = abs(pearsonr(valid["coverage"], valid["error"]).statistic)
         assert cdi == pytest.approx(results["cdi"], abs=1e-9)
-        assert rows.loc[label, "cdi (ours)"] == f"{cdi:.4f}"
+        assert rows.loc[label, "cdi (ours)"] == f"{cdi:.4f} (n = 1)"
         assert rows.loc[label, "cdi (paper)"] == f"{paper.loc[label, 'cdi']:.4f}"
         assert rows.loc[label, "n"] == "1"
         assert rows.loc[label, "note"] == "ours: test_efficientnet"

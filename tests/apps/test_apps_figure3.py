@@ -4,12 +4,22 @@ epochs and two seeds, so the curve and the cells are means ± std over runs."""
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 
 import figure3
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 from PIL import Image
+
+
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
 
 
 def check_png(path) -> None:
@@ -21,9 +31,17 @@ def check_png(path) -> None:
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20
 
 
-def _cell(values) -> str:
-    values = np.asarray(values, dtype=float)
-    return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
+def _cell(values, digits: int = 4) -> str:
+    """Mean ± half-width of the 95 % t-interval of the defined values (scipy's t quantile), as
+    the apps print them; ``x (n = 1)`` for one value."""
+    defined = pd.Series(list(values) if np.ndim(values) else [values], dtype=float).dropna()
+    if defined.empty:
+        return "n/a"
+    if len(defined) == 1:
+        return f"{defined.iloc[0]:.{digits}f} (n = 1)"
+    n = len(defined)
+    half = scipy.stats.t.ppf(0.975, n - 1) * defined.std(ddof=1) / math.sqrt(n)
+    return f"{defined.mean():.{digits}f} ± {half:.{digits}f}"
 
 
 def test_figure3_smoke_end_to_end(tmp_path, capsys, smoke_args):
@@ -54,7 +72,10 @@ def test_figure3_smoke_end_to_end(tmp_path, capsys, smoke_args):
     rows = table.set_index("variant")
     for variant, use_cdi in (("with_cdi", True), ("without_cdi", False)):
         run_dirs = [
-            runs / f"figure3-{variant}" / "semcovnet" / "synthetic-dermoscopic" / f"fold0-seed{s}"
+            _run(
+                runs / f"figure3-{variant}" / "semcovnet" / "synthetic-dermoscopic",
+                f"fold0-seed{s}",
+            )
             for s in (0, 1)
         ]
         configs = [json.loads((d / "config.json").read_text())["config"] for d in run_dirs]
@@ -80,9 +101,13 @@ def test_figure3_smoke_end_to_end(tmp_path, capsys, smoke_args):
     assert "decays toward zero" in rows.loc["with_cdi", "note"]
     assert "| with_cdi | True | 2 | 2 |" in printed
 
-    # Reusing these runs for another epoch count is refused.
-    assert figure3.main(["--epochs", "3", "--seeds", "0", "1", *smoke_args]) == 2
-    assert "trained with other settings (epochs: 2 -> 3)" in capsys.readouterr().err
+    # A run directory whose stored settings differ from the command's is refused, named.
+    (stored_path,) = (runs / "figure3-with_cdi").rglob("fold0-seed1/config.json")
+    stored = json.loads(stored_path.read_text())
+    stored["config"]["epochs"] = 5
+    stored_path.write_text(json.dumps(stored))
+    assert figure3.main(["--epochs", "2", "--seeds", "0", "1", *smoke_args]) == 2
+    assert "trained with other settings (epochs: 5 -> 2)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

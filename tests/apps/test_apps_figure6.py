@@ -4,12 +4,20 @@ clinical images (three runs: depth 1 is trained once, feedback off)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import figure6
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+
+
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
 
 
 def check_png(path) -> None:
@@ -64,7 +72,9 @@ def test_figure6_smoke_end_to_end(tmp_path, capsys, smoke_args):
         ("2", "on", "depth2-feedback_on"),
         ("2", "off", "depth2-feedback_off"),
     ):
-        run_dir = runs / f"figure6-{trained}" / "semcovnet" / "synthetic-clinical" / "fold0-seed0"
+        run_dir = _run(
+            runs / f"figure6-{trained}" / "semcovnet" / "synthetic-clinical", "fold0-seed0"
+        )
         stored = json.loads((run_dir / "config.json").read_text())
         config = stored["config"]
         assert config["semcov_depth"] == int(depth)
@@ -73,8 +83,8 @@ def test_figure6_smoke_end_to_end(tmp_path, capsys, smoke_args):
         row = rows.loc[(depth, feedback)]
         assert row["n"] == "1"
         assert row["note"].startswith(f"ours: {stored['resolved']['backbone']}; ")
-        assert row["sens_at_95spec (ours)"] == f"{results['sens_at_95spec']:.4f}"
-        assert row["macro_f1 (ours)"] == f"{results['macro_f1']:.4f}"
+        assert row["sens_at_95spec (ours)"] == f"{results['sens_at_95spec']:.4f} (n = 1)"
+        assert row["macro_f1 (ours)"] == f"{results['macro_f1']:.4f} (n = 1)"
     assert "no next layer" in rows.loc[("1", "on"), "note"]
     assert "no next layer" not in rows.loc[("2", "on"), "note"]
     assert "| clinical | 2 | on | 1 |" in printed

@@ -7,9 +7,11 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import reproduce_cas
+import scipy.stats
 from sklearn.metrics import roc_auc_score
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
@@ -17,6 +19,13 @@ PAPER = APPS / "paper_tables" / "cas_table2_accuracy.csv"
 SUBSETS = ("low", "middle", "high")
 METRICS = (*SUBSETS, "all")
 LABELS = {"cutmix": "CutMix", "cas_cutmix": "CutMix+weight"}
+
+
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
 
 
 def _paper_rows(dataset: str, backbone: str) -> pd.DataFrame:
@@ -30,7 +39,7 @@ def _ours_by_hand(runs: Path, method: str, seeds) -> tuple[dict, dict]:
     accuracy = {metric: [] for metric in METRICS}
     auc = {metric: [] for metric in METRICS}
     for seed in seeds:
-        run_dir = runs / "cas" / method / "synthetic-dermoscopic" / f"fold0-seed{seed}"
+        run_dir = _run(runs / "cas" / method / "synthetic-dermoscopic", f"fold0-seed{seed}")
         subsets = json.loads((run_dir / "results.json").read_text())["cas_subsets"]
         for name in SUBSETS:
             accuracy[name].append(100 * subsets[name]["accuracy"])
@@ -49,7 +58,7 @@ def _spread_by_hand(runs: Path) -> str:
     from semcov_train import TrainConfig
     from semcov_train.data import fold_parts, load_table
 
-    run_dir = runs / "cas" / "cas_cutmix" / "synthetic-dermoscopic" / "fold0-seed0"
+    (run_dir,) = (runs / "cas" / "cas_cutmix" / "synthetic-dermoscopic").glob("*/fold0-seed0")
     stored = json.loads((run_dir / "config.json").read_text())["config"]
     config = TrainConfig(**stored)
     assert not config.cas_balance_classes and config.cas_power == 1.2
@@ -65,14 +74,17 @@ def _spread_by_hand(runs: Path) -> str:
     )
 
 
-def _cell(values: list[float], digits: int = 2) -> str:
-    """Mean ± sample std of the defined values, as the apps print them."""
-    defined = pd.Series(values).dropna()
+def _cell(values, digits: int = 2) -> str:
+    """Mean ± half-width of the 95 % t-interval of the defined values (scipy's t quantile), as
+    the apps print them; ``x (n = 1)`` for one value."""
+    defined = pd.Series(list(values) if np.ndim(values) else [values], dtype=float).dropna()
     if defined.empty:
         return "n/a"
     if len(defined) == 1:
-        return f"{defined.iloc[0]:.{digits}f}"
-    return f"{defined.mean():.{digits}f} ± {defined.std(ddof=1):.{digits}f}"
+        return f"{defined.iloc[0]:.{digits}f} (n = 1)"
+    n = len(defined)
+    half = scipy.stats.t.ppf(0.975, n - 1) * defined.std(ddof=1) / math.sqrt(n)
+    return f"{defined.mean():.{digits}f} ± {half:.{digits}f}"
 
 
 def _differences(weighted: list[float], uniform: list[float]) -> list[float]:
@@ -88,7 +100,7 @@ def test_reproduce_cas_smoke_end_to_end(tmp_path, capsys, smoke_args):
 
     config = json.loads(
         (
-            runs / "cas" / "cutmix" / "synthetic-dermoscopic" / "fold0-seed1" / "config.json"
+            _run(runs / "cas" / "cutmix" / "synthetic-dermoscopic", "fold0-seed1") / "config.json"
         ).read_text()
     )
     assert config["config"]["method"] == "cutmix"

@@ -18,6 +18,13 @@ METRICS = ("tpr_disparity", "fpr_disparity")
 AGE_GROUPS = {"<30", "30-44", "45-59", "60-74", "75+"}
 
 
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
+
+
 def _youden_by_hand(y_true: pd.Series, score: pd.Series) -> float:
     """The highest score threshold with the largest TPR − FPR, trying every score."""
     best, best_j = None, -math.inf
@@ -43,7 +50,7 @@ def _disparities_by_hand(predictions: pd.DataFrame) -> dict[str, float]:
 
 
 def _cell(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.2f}"
+    return "n/a" if math.isnan(value) else f"{value:.2f} (n = 1)"  # one run per cell
 
 
 def test_reproduce_nir_smoke_end_to_end(tmp_path, capsys, smoke_args):
@@ -67,7 +74,9 @@ def test_reproduce_nir_smoke_end_to_end(tmp_path, capsys, smoke_args):
 
     for subgroup, groups in (("sex", {"female", "male"}), ("age", AGE_GROUPS)):
         for method, model in (("erm", "baseline"), ("nir", "NIR")):
-            run_dir = runs / f"nir-{subgroup}" / method / "synthetic-dermoscopic" / "fold0-seed0"
+            run_dir = _run(
+                runs / f"nir-{subgroup}" / method / "synthetic-dermoscopic", "fold0-seed0"
+            )
             config = json.loads((run_dir / "config.json").read_text())
             assert config["resolved"]["subgroup"] == subgroup
             predictions = pd.read_parquet(run_dir / "predictions.parquet")
@@ -92,7 +101,8 @@ def test_reproduce_nir_smoke_end_to_end(tmp_path, capsys, smoke_args):
     ]
     sex = rates[(rates["subgroup"] == "sex") & (rates["model"] == "NIR")]
     predictions = pd.read_parquet(
-        runs / "nir-sex" / "nir" / "synthetic-dermoscopic" / "fold0-seed0" / "predictions.parquet"
+        _run(runs / "nir-sex" / "nir" / "synthetic-dermoscopic", "fold0-seed0")
+        / "predictions.parquet"
     )
     assert dict(zip(sex["group"], sex["n"], strict=True)) == (
         predictions["subgroup"].value_counts().to_dict()

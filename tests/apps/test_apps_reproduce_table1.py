@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,13 @@ import reproduce_table1
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table1_milk10k.csv"
 METRICS = ["auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece"]
+
+
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
 
 
 def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys, smoke_args):
@@ -35,7 +43,7 @@ def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys, smoke_args):
             row = rows.loc[(model, modality)]
             assert row["n"] == "1" and row["note"] == "ours: test_efficientnet"
             for metric in METRICS:
-                assert 0.0 <= float(row[f"{metric} (ours)"]) <= 1.0
+                assert 0.0 <= float(row[f"{metric} (ours)"].removesuffix(" (n = 1)")) <= 1.0
         for model in ("CLIP", "MONET"):
             row = rows.loc[(model, modality)]
             assert row["auc (ours)"] == "not run"
@@ -47,7 +55,7 @@ def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys, smoke_args):
     assert r"\begin{tabular}" in (out / "table1.tex").read_text()
 
     # Finished runs are skipped; an unfinished one (no DONE marker) resumes from last.pt.
-    interrupted = runs / "table1" / "erm" / "synthetic-clinical" / "fold0-seed0"
+    interrupted = _run(runs / "table1" / "erm" / "synthetic-clinical", "fold0-seed0")
     (interrupted / "DONE").unlink()
     (interrupted / "results.json").unlink()
     assert reproduce_table1.main(argv) == 0
@@ -57,10 +65,15 @@ def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys, smoke_args):
     assert (interrupted / "DONE").is_file()
     assert pd.read_csv(out / "table1.csv", dtype=str, keep_default_na=False).equals(table)
 
-    # the same run directories under another preset: refused before any training, never reused
-    assert reproduce_table1.main([*argv, "--preset", "quick"]) == 2
+    # a run directory trained with other settings (its stored lr edited): refused before any
+    # training, the setting named, never reused
+    stored_path = interrupted / "config.json"
+    stored = json.loads(stored_path.read_text())
+    stored["config"]["lr"] = 0.5
+    stored_path.write_text(json.dumps(stored))
+    assert reproduce_table1.main(argv) == 2
     third = capsys.readouterr()
-    assert "trained with other settings" in third.err and "preset: 'smoke' -> 'quick'" in third.err
+    assert "trained with other settings" in third.err and "lr: 0.5 -> 0.001" in third.err
     assert "training" not in third.err.replace("trained with", "")
 
 

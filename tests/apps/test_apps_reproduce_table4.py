@@ -11,6 +11,13 @@ APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table4_sdm_ablation.csv"
 
 
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
+
+
 def test_reproduce_table4_smoke_end_to_end(tmp_path, capsys, smoke_args):
     runs, out = tmp_path / "runs", tmp_path / "out"
     argv = [
@@ -21,7 +28,7 @@ def test_reproduce_table4_smoke_end_to_end(tmp_path, capsys, smoke_args):
     assert reproduce_table4.main(argv) == 0
     capsys.readouterr()
     config = (
-        runs / "table4-hybrid_gated" / "semcovnet" / "synthetic-clinical" / "fold1-seed0"
+        _run(runs / "table4-hybrid_gated" / "semcovnet" / "synthetic-clinical", "fold1-seed0")
     ) / "config.json"
     assert '"semcov_sdm_mode": "gated"' in config.read_text()
 

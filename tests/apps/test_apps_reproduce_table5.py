@@ -12,6 +12,13 @@ APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table5_order_ablation.csv"
 
 
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
+
+
 def test_reproduce_table5_smoke_end_to_end(tmp_path, capsys, smoke_args):
     runs, out = tmp_path / "runs", tmp_path / "out"
     argv = [
@@ -21,7 +28,7 @@ def test_reproduce_table5_smoke_end_to_end(tmp_path, capsys, smoke_args):
     assert reproduce_table5.main(argv) == 0
     capsys.readouterr()
     # the dermoscopic default order of Table 1 does not override the ablation's order
-    run = runs / "table5-attn_dam" / "semcovnet" / "synthetic-dermoscopic" / "fold0-seed0"
+    run = _run(runs / "table5-attn_dam" / "semcovnet" / "synthetic-dermoscopic", "fold0-seed0")
     assert json.loads((run / "config.json").read_text())["config"]["semcov_order"] == "attn_dam"
 
     paper = pd.read_csv(PAPER, dtype=str, comment="#")

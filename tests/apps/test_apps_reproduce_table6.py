@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 import reproduce_table6
 
+from semcov_train.experiments.command_line import app_parser, parse_app_args
+
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table6_grounding.csv"
 ROWS = ("visual_only", "sdm", "sdm_dva")
@@ -24,8 +26,17 @@ PAPER_TABLE6 = {
 METRICS = ("sens_at_95spec_tail", "delta", "align_cos", "recall_at_1")
 
 
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
+
+
 def _run_dir(runs: Path, row: str, fold: int = 0) -> Path:
-    return runs / f"grounding-{row}" / "semcovnet" / "synthetic-dermoscopic" / f"fold{fold}-seed0"
+    """The row's run of `fold` (beside fold 0's, which the smoke run trained)."""
+    first = _run(runs / f"grounding-{row}" / "semcovnet" / "synthetic-dermoscopic", "fold0-seed0")
+    return first.with_name(f"fold{fold}-seed0")
 
 
 def _results(runs: Path, row: str, fold: int = 0) -> dict:
@@ -46,13 +57,18 @@ def _copy_run(runs: Path, row: str, fold: int) -> None:
     shutil.copytree(_run_dir(runs, row), target)
     results = json.loads((target / "results.json").read_text())
     (target / "results.json").write_text(json.dumps({**results, "fold": fold}))
+    stored = json.loads((target / "config.json").read_text())
+    stored["config"]["fold"] = fold
+    (target / "config.json").write_text(json.dumps(stored))
 
 
 def _read_args(runs: Path, folds: int = 1) -> argparse.Namespace:
-    """What select_runs needs of a command line."""
-    return argparse.Namespace(
-        runs=runs, dataset="synthetic", methods=["semcovnet"], folds=folds, seeds=[0]
-    )
+    """The command line of a smoke run reading `runs` (what select_runs needs)."""
+    parser = app_parser("test", "out")
+    argv = ["--preset", "smoke", "--runs", str(runs), "--folds", str(folds)]
+    args = parse_app_args(parser, argv, real_dataset="milk10k")
+    args.methods, args.rows = ["semcovnet"], list(ROWS)
+    return args
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +117,15 @@ def test_reproduce_table6_smoke_end_to_end(trained):
         # a descriptor embedding in every row, so alignment is measured in every row
         assert isinstance(results["align_cos"], float)
         assert isinstance(results["recall_at_1"], float)
-        assert rows.loc[row, "align_cos (ours)"] == f"{results['align_cos']:.4f}"
-        assert rows.loc[row, "recall_at_1 (ours)"] == f"{results['recall_at_1']:.4f}"
+        assert rows.loc[row, "align_cos (ours)"] == f"{results['align_cos']:.4f} (n = 1)"
+        assert rows.loc[row, "recall_at_1 (ours)"] == f"{results['recall_at_1']:.4f} (n = 1)"
         if results["s95_tail"] is None:
             assert rows.loc[row, "sens_at_95spec_tail (ours)"] == "n/a"
             assert rows.loc[row, "note"] == reproduce_table6.UNDEFINED_TAIL
         else:
-            assert rows.loc[row, "sens_at_95spec_tail (ours)"] == f"{results['s95_tail']:.4f}"
+            assert (
+                rows.loc[row, "sens_at_95spec_tail (ours)"] == f"{results['s95_tail']:.4f} (n = 1)"
+            )
 
 
 def test_reproduce_table6_paper_cells(trained):
@@ -128,10 +146,10 @@ def test_reproduce_table6_delta_from_results(trained, tmp_path, capsys, smoke_ar
     assert capsys.readouterr().err.count("finished earlier") == 3
 
     rows = pd.read_csv(tmp_path / "out" / "table6.csv", dtype=str).set_index("method")
-    assert rows.loc["visual_only", "delta (ours)"] == "0.0000"
-    assert rows.loc["sdm", "delta (ours)"] == f"{0.5 - 0.3125:.4f}"
-    assert rows.loc["sdm_dva", "delta (ours)"] == f"{0.8125 - 0.3125:.4f}"
-    assert rows.loc["sdm", "sens_at_95spec_tail (ours)"] == "0.5000"
+    assert rows.loc["visual_only", "delta (ours)"] == "0.0000 (n = 1)"
+    assert rows.loc["sdm", "delta (ours)"] == f"{0.5 - 0.3125:.4f} (n = 1)"
+    assert rows.loc["sdm_dva", "delta (ours)"] == f"{0.8125 - 0.3125:.4f} (n = 1)"
+    assert rows.loc["sdm", "sens_at_95spec_tail (ours)"] == "0.5000 (n = 1)"
 
     summary = reproduce_table6.grounding_summary(_read_args(runs), ROWS).set_index("row")
     values = {row: _results(runs, row)["s95_tail"] for row in ROWS}
@@ -179,7 +197,7 @@ def test_reproduce_table6_without_baseline(trained, tmp_path):
     args = _read_args(runs)
     table = reproduce_table6.table6(args, ["sdm"], {}).set_index("method")
     assert table.loc["sdm", "delta (ours)"] == "n/a"
-    assert table.loc["sdm", "sens_at_95spec_tail (ours)"] == "0.5000"
+    assert table.loc["sdm", "sens_at_95spec_tail (ours)"] == "0.5000 (n = 1)"
     assert table.loc["sdm", "note"] == reproduce_table6.NO_BASELINE
     assert table.loc["visual_only", "note"] == "not run: not selected (--rows)"
 

@@ -12,6 +12,13 @@ APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table8_subgroups.csv"
 
 
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
+
+
 def test_reproduce_table8_smoke_end_to_end(tmp_path, capsys, smoke_args):
     runs, out = tmp_path / "runs", tmp_path / "out"
     argv = [
@@ -21,7 +28,7 @@ def test_reproduce_table8_smoke_end_to_end(tmp_path, capsys, smoke_args):
     assert reproduce_table8.main(argv) == 0
     capsys.readouterr()
     for method in ("groupdro", "semcovnet"):
-        run = runs / "table8-skin_tone" / method / "synthetic-dermoscopic" / "fold0-seed0"
+        run = _run(runs / "table8-skin_tone" / method / "synthetic-dermoscopic", "fold0-seed0")
         assert json.loads((run / "results.json").read_text())["subgroup"] == "skin_tone"
 
     paper = pd.read_csv(PAPER, dtype=str, comment="#")

@@ -13,6 +13,8 @@ import pytest
 import reproduce_table6
 import reproduce_table9
 
+from semcov_train.experiments.command_line import app_parser, parse_app_args
+
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table9_cross_domain.csv"
 ROWS = ("visual_only", "sdm", "sdm_dva")
@@ -32,16 +34,25 @@ PAPER_TABLE9 = {
 }
 
 
+def _run(parent: Path, leaf: str) -> Path:
+    """The run directory `leaf` (``fold<k>-seed<s>``) under `parent`, below its one settings
+    level (``<preset>`` or ``<preset>-<hash>``, see semcov_train.rundir)."""
+    (found,) = parent.glob(f"*/{leaf}")
+    return found
+
+
 def _results(runs: Path, row: str, modality: str) -> dict:
-    run_dir = runs / f"grounding-{row}" / "semcovnet" / f"synthetic-{modality}" / "fold0-seed0"
+    run_dir = _run(runs / f"grounding-{row}" / "semcovnet" / f"synthetic-{modality}", "fold0-seed0")
     return json.loads((run_dir / "results.json").read_text())
 
 
 def _read_args(runs: Path) -> argparse.Namespace:
-    """What select_runs needs of a command line."""
-    return argparse.Namespace(
-        runs=runs, dataset="synthetic", methods=["semcovnet"], folds=1, seeds=[0]
-    )
+    """The command line of a smoke run reading `runs` (what select_runs needs)."""
+    parser = app_parser("test", "out")
+    argv = ["--preset", "smoke", "--runs", str(runs), "--folds", str(1)]
+    args = parse_app_args(parser, argv, real_dataset="milk10k")
+    args.methods, args.rows = ["semcovnet"], list(ROWS)
+    return args
 
 
 def test_reproduce_table9_after_table6(tmp_path, capsys, smoke_args):
@@ -56,7 +67,7 @@ def test_reproduce_table9_after_table6(tmp_path, capsys, smoke_args):
     assert early.loc["sdm", "align_gap (ours)"] == "n/a"
     assert early.loc["sdm", "note"] == "no finished clinical run"
     derm = _results(runs, "sdm", "dermoscopic")["align_cos"]
-    assert early.loc["sdm", "dermoscopic_align_cos (ours)"] == f"{derm:.4f}"
+    assert early.loc["sdm", "dermoscopic_align_cos (ours)"] == f"{derm:.4f} (n = 1)"
 
     assert reproduce_table9.main(smoke_args) == 0
     err = capsys.readouterr().err
@@ -68,7 +79,8 @@ def test_reproduce_table9_after_table6(tmp_path, capsys, smoke_args):
     assert err.count("finished earlier") == 3
     settings = json.loads(
         (
-            runs / "grounding-visual_only/semcovnet/synthetic-clinical/fold0-seed0/config.json"
+            _run(runs / "grounding-visual_only/semcovnet/synthetic-clinical", "fold0-seed0")
+            / "config.json"
         ).read_text()
     )
     settings = settings.get("config", settings)
@@ -91,7 +103,7 @@ def test_reproduce_table9_after_table6(tmp_path, capsys, smoke_args):
         for modality in MODALITIES:
             for metric in ("align_cos", "recall_at_1"):
                 value = results[modality][metric]
-                assert rows.loc[row, f"{modality}_{metric} (ours)"] == f"{value:.4f}"
+                assert rows.loc[row, f"{modality}_{metric} (ours)"] == f"{value:.4f} (n = 1)"
         gap = abs(results["dermoscopic"]["align_cos"] - results["clinical"]["align_cos"])
         assert summary.loc[row, "align_gap"] == gap
         assert rows.loc[row, "align_gap (ours)"] == f"{gap:.4f}"

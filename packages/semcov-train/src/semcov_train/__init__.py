@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from semcov_train.config import PRESETS, TrainConfig, make_config
 from semcov_train.data import DATASETS, DataBundle, DatasetSpec, prepare_data, prepare_synthetic
-from semcov_train.methods import METHODS, Method, MethodNotAvailableError
+from semcov_train.methods import METHODS, Method, MethodNotAvailableError, check_available
 from semcov_train.models import MissingWeightsError
-from semcov_train.rundir import run_directory
+from semcov_train.rundir import changed_settings, finished_results, run_directory
 from semcov_train.trainer import RunResult, train
 
 __version__ = "0.1.0"
@@ -24,6 +24,9 @@ __all__ = [
     "RunResult",
     "TrainConfig",
     "__version__",
+    "changed_settings",
+    "check_available",
+    "finished_results",
     "make_config",
     "prepare_data",
     "prepare_synthetic",

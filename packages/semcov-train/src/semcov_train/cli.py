@@ -15,9 +15,9 @@ from dataclasses import fields
 from typing import Any
 
 from ._registry import did_you_mean
-from .config import PRESETS, TrainConfig, _field_types, make_config
+from .config import PRESETS, TrainConfig, _field_types, check_field_names, make_config
 
-__all__ = ["build_parser", "config_from_args", "main"]
+__all__ = ["build_parser", "config_from_args", "field_value", "main"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -43,6 +43,20 @@ def _converter(kind: Any):
     if kind in (int, float, str):
         return kind
     return _optional_str
+
+
+def field_value(name: str, text: str) -> Any:
+    """`text` as a value of the TrainConfig field `name`, read as its command-line option is
+    (``"true"`` for a bool, ``"none"`` for an unset optional string).
+
+    Raises:
+        ValueError: `name` is not a field (with a did-you-mean) or `text` does not convert.
+    """
+    check_field_names([name])
+    try:
+        return _converter(_field_types()[name])(text)
+    except (ValueError, argparse.ArgumentTypeError) as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 class _Parser(argparse.ArgumentParser):

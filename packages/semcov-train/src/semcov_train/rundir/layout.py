@@ -99,12 +99,15 @@ def changed_settings(stored: dict, config: TrainConfig) -> list[str]:
     """``"field: stored -> current"`` for every setting of `config` that differs from the
     `stored` settings of a run (``config.json``'s ``config``); :data:`RUNTIME_FIELDS` and the
     fields the directory's path already matches (:data:`IDENTITY_FIELDS`) aside; ``auto``
-    settings are compared by the value they resolve to."""
+    settings match both their own value and the value they resolve to."""
+    given = config.to_dict()
     current = resolve_config(config).to_dict()
     return [
         f"{k}: {stored.get(k)!r} -> {current[k]!r}"
         for k in current
-        if k not in RUNTIME_FIELDS and k not in IDENTITY_FIELDS and stored.get(k) != current[k]
+        if k not in RUNTIME_FIELDS
+        and k not in IDENTITY_FIELDS
+        and stored.get(k) not in (current[k], given[k])
     ]
 
 
