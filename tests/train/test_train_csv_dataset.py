@@ -28,7 +28,7 @@ def test_binary_positive_class_run(derm):
     predictions = pd.read_parquet(result.run_dir / "predictions.parquet")
     assert list(predictions.filter(like="prob_").columns) == ["prob_not_MEL", "prob_MEL"]
     assert 0.0 <= result.results["auc"] <= 1.0
-    metadata = pd.read_csv(result.run_dir.parents[4] / "derm" / "metadata.csv")
+    metadata = pd.read_csv(result.run_dir.parents[5] / "derm" / "metadata.csv")
     truth = metadata.set_index("image_id").loc[predictions["id"], "dx"].eq("MEL").astype(int)
     np.testing.assert_array_equal(predictions["y_true"].to_numpy(), truth.to_numpy())
 

@@ -80,7 +80,7 @@ def test_celeba_trains_with_its_descriptors_and_subgroup(smoke, celeba_root):
     config = smoke(method="semcovnet", dataset="celeba", data_root=str(celeba_root))
     config = config.replace(celeba_images=60)
     result = train(config)
-    assert result.run_dir.parts[-2] == "celeba-photo"
+    assert result.run_dir.parts[-3] == "celeba-photo"
     resolved = json.loads((result.run_dir / "config.json").read_text())["resolved"]
     assert resolved["subgroup"] == "Male" and resolved["classes"] == ["not_Smiling", "Smiling"]
     assert len(resolved["descriptors"]) == 7

@@ -143,7 +143,7 @@ def test_milk10k_layout_trains_from_a_data_root(smoke):
     root = prepare_synthetic(smoke())  # the synthetic benchmark is a MILK10k challenge folder
     config = smoke(method="erm", dataset="milk10k", data_root=str(root), modality="clinical")
     result = train(config)
-    assert result.run_dir.parts[-2] == "milk10k-clinical"
+    assert result.run_dir.parts[-3] == "milk10k-clinical"
     saved = json.loads((result.run_dir / "config.json").read_text())["resolved"]
     assert saved["data_root"] == str(root) and saved["modality"] == "clinical"
 

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from torch.utils.data import DistributedSampler
 
+from semcov_data.cas import cas_attributes
+
 from semcov_train import METHODS, train
 from semcov_train import trainer as trainer_module
 from semcov_train.distributed import WeightedDistributedSampler
@@ -41,10 +43,11 @@ def test_existing_cas_methods_keep_their_table_rows():
     assert METHODS["erm"].mixing is None and METHODS["erm"].sampling == "uniform"
 
 
-def _hand_cas_weights(descriptors: np.ndarray, labels: np.ndarray, power: float) -> np.ndarray:
-    """CAS by hand: per class and binarised descriptor, the rank of the value's frequency
-    (most frequent 1, ties share the better rank), summed over descriptors; then r^b / Σ r^b."""
-    present = pd.DataFrame(descriptors >= 0.5)
+def _hand_cas_weights(attributes: pd.DataFrame, labels: np.ndarray, power: float) -> np.ndarray:
+    """CAS by hand: per class and attribute (binarised descriptors, then the metadata such as
+    site and age bin), the rank of the value's frequency (most frequent 1, ties share the
+    better rank), summed over attributes; then r^b / Σ r^b."""
+    present = attributes.reset_index(drop=True)
     scores = np.zeros(len(present))
     for label in np.unique(labels):
         rows = labels == label
@@ -91,7 +94,11 @@ def test_cas_mixing_trains_with_cas_weighted_draws(mode, smoke, built_trainers):
     sampler = trainer.sampler
     assert isinstance(sampler, WeightedDistributedSampler)
     arrays = data.split_arrays("train")
-    expected = _hand_cas_weights(arrays["descriptors"], arrays["labels"], config.cas_power)
+    attributes = cas_attributes(data.train, "scores", threshold=config.cas_threshold)
+    binarised = attributes.iloc[:, : arrays["descriptors"].shape[1]].to_numpy()
+    np.testing.assert_array_equal(binarised, arrays["descriptors"] >= config.cas_threshold)
+    assert attributes.shape[1] > arrays["descriptors"].shape[1]  # metadata composed beside them
+    expected = _hand_cas_weights(attributes, arrays["labels"], config.cas_power)
     weights = sampler.weights.numpy()
     np.testing.assert_allclose(weights / weights.sum(), expected, rtol=1e-9)
     assert np.ptp(expected) > 0  # the draws really are not uniform

@@ -30,7 +30,9 @@ def test_predict_matches_the_runs_own_test_predictions(binary_run, derm_csv):
     assert list(frame["id"]) == list(metadata["image_id"])
     assert list(frame.columns) == ["id", "label", "predicted", "prob_not_MEL", "prob_MEL"]
     np.testing.assert_allclose(frame[["prob_not_MEL", "prob_MEL"]].sum(axis=1), 1.0, atol=1e-5)
-    expected_pred = np.where(frame["prob_MEL"] >= 0.5, "MEL", "not_MEL")
+    threshold = binary_run.results["decision_threshold"]
+    assert 0.0 < threshold < 1.0
+    expected_pred = np.where(frame["prob_MEL"] >= threshold, "MEL", "not_MEL")
     np.testing.assert_array_equal(frame["predicted"], expected_pred)
     np.testing.assert_array_equal(
         frame["label"], np.where(metadata["dx"] == "MEL", "MEL", "not_MEL")
