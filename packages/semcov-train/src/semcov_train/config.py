@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from semcov_data.synthetic_cues import EFFECT_MODES
+
 from ._registry import did_you_mean, lookup
 
 __all__ = [
@@ -80,6 +82,8 @@ class TrainConfig:
     synthetic_positive_fraction: float = 0.2
     synthetic_imbalance: float = 1.0
     synthetic_seed: int = 0
+    synthetic_descriptor_effects: str = "fixed"
+    synthetic_test_lesions: int = 0
     descriptors_csv: str | None = None
     celeba_images: int = 5000
     # --- model
@@ -172,6 +176,7 @@ class TrainConfig:
             "seed",
             "split_seed",
             "synthetic_seed",
+            "synthetic_test_lesions",
             "num_threads",
         ):
             if getattr(self, name) < 0:
@@ -242,6 +247,7 @@ class TrainConfig:
             "semcov_feedback_mode": FEEDBACK_MODES,
             "semcov_map_norm": MAP_NORMS,
             "model_scale": MODEL_SCALES,
+            "synthetic_descriptor_effects": EFFECT_MODES,
         }
         for name, options in choices.items():
             value = getattr(self, name)

@@ -19,6 +19,7 @@ import torch
 from ._registry import lookup
 from .config import N_FOLDS, TrainConfig
 from .distributed import DistContext, barrier
+from .split_parts import split_tables
 
 __all__ = [
     "DATASETS",
@@ -191,14 +192,16 @@ def _synthetic_config(config: TrainConfig):
         imbalance=config.synthetic_imbalance,
         positive_fraction=config.synthetic_positive_fraction,
         seed=config.synthetic_seed,
+        descriptor_effects=config.synthetic_descriptor_effects,
     )
 
 
 def _renderer_digest() -> str:
     """Hash of the synthetic renderer's source: a changed renderer makes a new benchmark."""
-    from semcov_data import synthetic
+    from semcov_data import synthetic, synthetic_cues
 
-    return hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:16]
+    source = b"".join(Path(m.__file__).read_bytes() for m in (synthetic, synthetic_cues))
+    return hashlib.sha256(source).hexdigest()[:16]
 
 
 def _synthetic_settings(config: TrainConfig) -> dict:
@@ -400,24 +403,22 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
         )
     if len(table.descriptor_names) == 0:
         raise ValueError("the dataset has no descriptors; every method here needs them")
-    parts = fold_parts(table.labels, table.groups, config.fold, config.split_seed)
+    tables = split_tables(config, table, context)  # fold split, test draw, shuffle control
+    paths = list(dict.fromkeys(p for t in tables.values() for p in t.image_paths()))
     cache = None
     if config.cache_images:
         folder = config.cache_path / "images"
         main = context is None or context.is_main
         if main:
-            cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
+            cache = build_image_cache(paths, folder, size=config.image_size)
         if context is not None:
             barrier(context)
         if not main:
-            cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
+            cache = build_image_cache(paths, folder, size=config.image_size)
     size = config.image_size
     augment = train_transform(size) if config.augment else eval_transform(size)
     datasets = {}
-    for part in ("train", "val", "test"):
-        subset = table.subset(parts == part)
-        if len(subset) == 0:
-            raise ValueError(f"the {part} split of {table.name} is empty")
+    for part, subset in tables.items():
         datasets[part] = SemCovDataset(
             subset,
             transform=augment if part == "train" else eval_transform(size),
