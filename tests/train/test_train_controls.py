@@ -115,3 +115,25 @@ def test_independent_test_draw_is_shared_by_every_fold(smoke):
     assert len(bundle.train) + len(bundle.val) == len(pool_ids)
     with pytest.raises(ValueError, match="synthetic_test_lesions must be >= 0"):
         smoke(synthetic_test_lesions=-1)
+
+
+def test_oracle_ceiling_uses_the_runs_own_split(smoke):
+    from semcov_data.synthetic_oracle import oracle_auc, read_scenes
+    from semcov_train import prepare_synthetic
+    from semcov_train.oracle import oracle_ceiling
+
+    config = smoke(synthetic_test_lesions=60)
+    data = prepare_data(config)
+    pool = read_scenes(prepare_synthetic(config))
+    draw = read_scenes(
+        prepare_synthetic(
+            config.replace(synthetic_seed=1001, synthetic_lesions=60, synthetic_test_lesions=0)
+        )
+    )
+    train = pool[pool["lesion_id"].isin(set(data.train.table.frame["lesion_id"]))]
+    assert len(draw) == 60 and len(train) == len(data.train)
+    expected = oracle_auc(train, draw, model="logistic")
+    assert oracle_ceiling(config, model="logistic") == pytest.approx(expected)
+    assert 0.5 < expected <= 1.0
+    with pytest.raises(ValueError, match="dataset: the oracle ceiling needs"):
+        oracle_ceiling(config.replace(dataset="milk10k"))
