@@ -137,3 +137,12 @@ def test_oracle_ceiling_uses_the_runs_own_split(smoke):
     assert 0.5 < expected <= 1.0
     with pytest.raises(ValueError, match="dataset: the oracle ceiling needs"):
         oracle_ceiling(config.replace(dataset="milk10k"))
+
+
+def test_a_run_is_scored_on_the_independent_test_draw(smoke):
+    from semcov_train import train
+
+    result = train(smoke(method="erm_late_fusion", synthetic_test_lesions=60))
+    assert result.results["n_test"] == 60
+    frame = pd.read_parquet(result.run_dir / "predictions.parquet")
+    assert len(frame) == 60 and frame["id"].is_unique
