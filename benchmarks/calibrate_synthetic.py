@@ -2,7 +2,8 @@
 
 Trains on one benchmark draw and evaluates on an independent, larger draw; reports test AUC and
 the dermoscopic CDI (soft and hard membership, SCGs with test support above ``--min-support``)
-at the default imbalance and at imbalance 0, so the planted imbalance is shown to be measurable.
+at the default imbalance and at imbalance 0, so the planted imbalance is shown to be measurable;
+``--descriptor-effects random`` runs the control whose imbalance 0 keeps the task's difficulty.
 Run: ``uv run python benchmarks/calibrate_synthetic.py``.
 """
 
@@ -135,6 +136,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--imbalance", type=float, nargs="+", default=[1.0, 0.0])
+    parser.add_argument(
+        "--descriptor-effects",
+        choices=["fixed", "random"],
+        default="fixed",
+        help="random: the control whose imbalance 0 keeps the task's difficulty",
+    )
     parser.add_argument("--tables", type=Path, default=None, help="write per-SCG tables here")
     parser.add_argument(
         "--min-support",
@@ -155,7 +162,12 @@ def main() -> None:
                     ("train", args.train_lesions, 0),
                     ("test", args.test_lesions, 1000),
                 ):
-                    config = SyntheticConfig(n_lesions=n, imbalance=strength, seed=seed + offset)
+                    config = SyntheticConfig(
+                        n_lesions=n,
+                        imbalance=strength,
+                        seed=seed + offset,
+                        descriptor_effects=args.descriptor_effects,
+                    )
                     draws[part] = load(write_synthetic(Path(folder) / part, config), "dermoscopic")
                 result = train_and_evaluate(
                     *draws["train"], *draws["test"], args.epochs, seed, args.min_support

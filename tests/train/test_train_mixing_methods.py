@@ -12,7 +12,6 @@ import pytest
 from torch.utils.data import DistributedSampler
 
 from semcov_data.cas import cas_attributes
-
 from semcov_train import METHODS, train
 from semcov_train import trainer as trainer_module
 from semcov_train.distributed import WeightedDistributedSampler

@@ -158,6 +158,12 @@ def _add_synth(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--positive-fraction", type=float, default=1 / 11, help="melanoma share (0.5 for 1:1)"
     )
+    parser.add_argument(
+        "--descriptor-effects",
+        choices=["fixed", "random"],
+        default="fixed",
+        help="random: erythema, vessels, pigmentation hide or mimic the cue at random (control)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="render processes")
 
 
@@ -170,6 +176,7 @@ def _run_synth(args: argparse.Namespace) -> int:
         imbalance=args.imbalance,
         positive_fraction=args.positive_fraction,
         seed=args.seed,
+        descriptor_effects=args.descriptor_effects,
     )
     root = write_synthetic(args.out, config, workers=args.workers)
     print(json.dumps({"out": str(root), "lesions": args.n, "images": 2 * args.n}))

@@ -22,8 +22,10 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFilter
 
 from semcov_data.milk10k import MILK10K_DESCRIPTORS, MILK10K_DIAGNOSES
+from semcov_data.synthetic_cues import EFFECT_MODES, effective_cues, sample_cues
 
 __all__ = [
+    "SCENES_FILE",
     "SITE_PREVALENCE",
     "SyntheticConfig",
     "descriptor_prevalence",
@@ -88,6 +90,8 @@ SITE_LOOK = {
 _NON_MEL = {"NV": 0.35, "BCC": 0.3, "BKL": 0.12, "AKIEC": 0.08, "SCCKA": 0.06, "BEN_OTH": 0.03,
             "DF": 0.02, "VASC": 0.02, "INF": 0.01, "MAL_OTH": 0.01}  # fmt: skip
 MODALITIES = ("dermoscopic", "clinical")
+#: One row per lesion with every scene parameter (class cue, descriptors, site, tone).
+SCENES_FILE = "synthetic_scenes.csv"
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,10 @@ class SyntheticConfig:
         clinical_miss_rate: chance that the clinical score of a present descriptor reads as
             absent (MONET misses descriptors on clinical photos).
         seed: everything is a function of this seed.
+        descriptor_effects: ``"fixed"`` (default): erythema and vessels hide the class cue,
+            pigmentation mimics it, everywhere; ``"random"``: each of them hides or mimics it
+            at random per lesion (the control whose imbalance 0 keeps the task's difficulty;
+            see :mod:`semcov_data.synthetic_cues`).
     """
 
     n_lesions: int = 10_000
@@ -112,6 +120,7 @@ class SyntheticConfig:
     positive_fraction: float = 1.0 / 11.0
     clinical_miss_rate: float = 0.3
     seed: int = 0
+    descriptor_effects: str = "fixed"
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_lesions, int) or self.n_lesions < 1:
@@ -127,6 +136,11 @@ class SyntheticConfig:
         if not 0.0 <= self.clinical_miss_rate < 1.0:
             raise ValueError(
                 f"clinical_miss_rate must lie in [0, 1), got {self.clinical_miss_rate!r}"
+            )
+        if self.descriptor_effects not in EFFECT_MODES:
+            raise ValueError(
+                f"descriptor_effects must be one of {', '.join(EFFECT_MODES)}, "
+                f"got {self.descriptor_effects!r}"
             )
 
 
@@ -149,7 +163,10 @@ def descriptor_prevalence(imbalance: float) -> pd.DataFrame:
 
 
 def sample_scenes(config: SyntheticConfig) -> pd.DataFrame:
-    """One row per lesion: class, site, skin tone, demographics, true descriptors, shape seeds."""
+    """One row per lesion: class, site, skin tone, demographics, true descriptors, shape seeds,
+    and the class-cue parameters with the descriptors' effect directions
+    (:func:`~semcov_data.synthetic_cues.sample_cues`, drawn from their own stream, so the other
+    columns do not depend on ``descriptor_effects``)."""
     rng = np.random.default_rng([config.seed, 0])
     n = config.n_lesions
     is_mel = rng.random(n) < config.positive_fraction
@@ -183,7 +200,8 @@ def sample_scenes(config: SyntheticConfig) -> pd.DataFrame:
     )
     for k, column in enumerate(TRUE_COLUMNS):
         scenes[column] = present[:, k].astype(np.int8)
-    return scenes
+    cues = sample_cues(np.random.default_rng([config.seed, 3]), is_mel, config.descriptor_effects)
+    return pd.concat([scenes, cues], axis=1)
 
 
 def _scores(scenes: pd.DataFrame, modality: str, config: SyntheticConfig) -> np.ndarray:
@@ -229,7 +247,6 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     rng = np.random.default_rng(int(scene["shape_seed"]))
     x, y = _grid(size)
     radius_scale, texture, redness = SITE_LOOK[scene["site"]]
-    is_mel = scene["class_name"] == "MEL"
 
     skin = SKIN_TONES_RGB[int(scene["skin_tone_class"])] + np.array([redness, 0, -redness / 2])
     background = skin[None, None, :] * (
@@ -237,37 +254,24 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
     )
 
     present = {name: bool(scene[f"true_{name}"]) for name in DESCRIPTORS}
-    # Class cue: melanoma borders are irregular and asymmetric, colours variegated. Descriptors
-    # act on the cue, in the direction of their real prevalence gap between the classes:
-    # erythema, vessels, crust and gel (commoner in benign lesions) hide it; pigmentation and
-    # pen marks (commoner in melanoma) mimic it. A descriptor rarely seen with a class is
-    # therefore genuinely harder for that class.
+    # Class cue (semcov_data.synthetic_cues): the scene's parameters after the present
+    # descriptors' effects; only the angles and the blotch pattern come from the shape seed.
+    cues = effective_cues(scene)
     cx, cy = rng.normal(0.0, 0.08, 2)
     base_radius = radius_scale * rng.uniform(0.32, 0.46)
     theta = np.arctan2(y - cy, x - cx)
     r = np.hypot(x - cx, y - cy)
-    irregularity = rng.uniform(0.05, 0.22) if is_mel else rng.uniform(0.0, 0.14)
-    if present["erythema"]:
-        irregularity *= 0.5  # a swollen, inflamed rim rounds the border off
     boundary = np.ones_like(theta)
     for k in (2, 3, 5, 7):
-        boundary += irregularity / np.sqrt(k) * np.cos(k * theta + rng.uniform(0, 6.3))
-    asymmetry = rng.uniform(0.05, 0.3) if is_mel else rng.uniform(0.0, 0.15)
-    if present["erythema"]:
-        asymmetry *= 0.5
-    boundary += asymmetry * np.cos(theta - rng.uniform(0, 6.3))
+        boundary += cues["irregularity"] / np.sqrt(k) * np.cos(k * theta + rng.uniform(0, 6.3))
+    boundary += cues["asymmetry"] * np.cos(theta - rng.uniform(0, 6.3))
     edge = base_radius * boundary
     inside = np.clip((edge - r) / 0.04 + 0.5, 0.0, 1.0)
 
     tone_factor = 1.0 - 0.1 * int(scene["skin_tone_class"])
     lesion_colour = np.array([120.0, 78.0, 52.0]) * tone_factor
     lesion = np.broadcast_to(lesion_colour, background.shape).copy()
-    variegation = rng.uniform(0.3, 1.0) if is_mel else rng.uniform(0.0, 0.5)
-    mimicked = rng.uniform(0.4, 0.8)
-    if present["pigmented"]:
-        variegation = max(variegation, mimicked)
-    if present["vessels"]:
-        variegation *= 0.6  # vascular redness washes out the pigment colours
+    variegation = cues["variegation"]
     blotches = _smooth_noise(rng, x, y, 3, 5.0)
     dark = np.clip((blotches - 0.1) * 3.0, 0.0, 1.0)[..., None] * variegation
     blue_grey = np.clip((-blotches - 0.3) * 3.0, 0.0, 1.0)[..., None] * variegation
@@ -358,7 +362,10 @@ def write_synthetic(
 
     Writes ``MILK10k_Training_Metadata.csv`` (one row per image: MONET-style scores and the true
     presence ``true_*``), ``MILK10k_Training_GroundTruth.csv``, ``MILK10k_Training_Supplement.csv``,
-    ``MILK10k_Training_Input/<lesion_id>/<isic_id>.jpg`` and ``synthetic_config.json``.
+    ``MILK10k_Training_Input/<lesion_id>/<isic_id>.jpg``, ``synthetic_config.json`` and
+    ``synthetic_scenes.csv`` (:data:`SCENES_FILE`: one row per lesion with every scene parameter,
+    the rendered cue values ``irregularity``, ``asymmetry``, ``variegation`` included; the
+    input of :func:`semcov_data.synthetic_oracle.oracle_auc`).
     The bytes depend only on the config: the worker count does not change them.
 
     Returns:
@@ -411,6 +418,10 @@ def write_synthetic(
         }
     ).to_csv(root / "MILK10k_Training_Supplement.csv", index=False)
     pd.Series(asdict(config)).to_json(root / "synthetic_config.json", indent=2)
+    exported = scenes.drop(columns=[f"isic_id_{modality}" for modality in MODALITIES])
+    for name, values in effective_cues(scenes).items():
+        exported[name] = values
+    exported.to_csv(root / SCENES_FILE, index=False)
 
     rows = scenes.to_dict("records")
     workers = workers or min(os.cpu_count() or 1, 8)

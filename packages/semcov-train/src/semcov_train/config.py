@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from semcov_data.image_check import BAD_IMAGE_POLICIES
+from semcov_data.synthetic_cues import EFFECT_MODES
 
 from ._registry import did_you_mean, lookup
 
@@ -99,6 +100,8 @@ class TrainConfig:
     synthetic_positive_fraction: float = 0.2
     synthetic_imbalance: float = 1.0
     synthetic_seed: int = 0
+    synthetic_descriptor_effects: str = "fixed"
+    synthetic_test_lesions: int = 0
     descriptors_csv: str | None = None
     celeba_images: int = 5000
     # --- your own data (--dataset csv); lists are comma-separated column names
@@ -205,6 +208,7 @@ class TrainConfig:
             "seed",
             "split_seed",
             "synthetic_seed",
+            "synthetic_test_lesions",
             "num_threads",
         ):
             if getattr(self, name) < 0:
@@ -278,6 +282,7 @@ class TrainConfig:
             "model_scale": MODEL_SCALES,
             "bad_images": BAD_IMAGE_POLICIES,
             "augment_recipe": AUGMENT_RECIPES,
+            "synthetic_descriptor_effects": EFFECT_MODES,
         }
         for name, options in choices.items():
             value = getattr(self, name)

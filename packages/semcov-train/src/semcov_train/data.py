@@ -14,6 +14,7 @@ import torch
 from ._registry import lookup
 from .config import N_FOLDS, TrainConfig
 from .distributed import DistContext, barrier
+from .split_parts import split_tables, test_draw_table
 from .synthetic_data import prepare_synthetic
 
 __all__ = [
@@ -302,7 +303,6 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
     from semcov_metrics import scg_coverage
 
     from .augment import train_loader_transform
-    from .csv_data import split_parts
 
     table = load_table(config, context)
     if table.image_columns and len(table.image_columns) != 1:
@@ -311,26 +311,29 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
         )
     if len(table.descriptor_names) == 0:
         raise ValueError("the dataset has no descriptors; every method here needs them")
+    test_draw = test_draw_table(config, table, context)  # synthetic independent test draw
+    drawn = [] if test_draw is None else list(test_draw.image_paths())
+    paths = list(dict.fromkeys([*table.image_paths(), *drawn]))
     cache = None
     if config.cache_images:
         folder = config.cache_path / "images"
         main = context is None or context.is_main
         if main:
-            cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
+            cache = build_image_cache(paths, folder, size=config.image_size)
         if context is not None:
             barrier(context)
         if not main:
-            cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
+            cache = build_image_cache(paths, folder, size=config.image_size)
     # Bad images leave before the split, so every part holds only samples that decode.
     table = drop_bad_images(table, cache=cache, on_bad_image=config.bad_images)
-    parts, table = split_parts(table, config)
+    if test_draw is not None:
+        test_draw = drop_bad_images(test_draw, cache=cache, on_bad_image=config.bad_images)
+    # fold (or the user's) split, the test draw, the shuffled-descriptor control
+    tables = split_tables(config, table, context, test=test_draw)
     size = config.image_size
     augment = train_loader_transform(config)
     datasets = {}
-    for part in ("train", "val", "test"):
-        subset = table.subset(parts == part)
-        if len(subset) == 0:
-            raise ValueError(f"the {part} split of {table.name} is empty")
+    for part, subset in tables.items():
         datasets[part] = SemCovDataset(
             subset,
             transform=augment if part == "train" else eval_transform(size),

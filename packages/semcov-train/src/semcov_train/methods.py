@@ -66,6 +66,8 @@ class Method:
         weights_folder: for encoders loaded from a local folder: its default name under
             ``<cache>/models``; None for timm models.
         download_hint: how to fill that folder.
+        shuffle_descriptors: permute the descriptor vectors within each (class, subgroup) cell
+            of every split part at load time (:mod:`semcov_train.shuffle`), training and test.
     """
 
     name: str
@@ -80,6 +82,7 @@ class Method:
     mixing: str | None = None
     weights_folder: str | None = None
     download_hint: str = ""
+    shuffle_descriptors: bool = False
 
 
 def _freeze(module: nn.Module) -> None:
@@ -127,6 +130,22 @@ def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
     )
     if config.freeze_backbone:
         _freeze(model.backbone)
+    return model
+
+
+def _late_fusion(config: TrainConfig, data, method: Method) -> nn.Module:
+    from .late_fusion import LateFusionClassifier
+
+    model = LateFusionClassifier(
+        resolve_backbone(config, method),
+        data.num_classes,
+        data.num_descriptors,
+        pretrained=config.pretrained,
+        drop_rate=config.drop_rate,
+        image_size=config.image_size,
+    )
+    if config.freeze_backbone:
+        _freeze(model.model)
     return model
 
 
@@ -315,6 +334,21 @@ METHODS: dict[str, Method] = _registry(
         "EfficientNet-B0 + Semantic Encoder (SDM, cross-attention, DAM), CE + desc + DVA + CDI",
         _semcovnet,
         _semcov,
+    ),
+    Method(
+        "erm_late_fusion",
+        "ENet-B0 + descriptors (late fusion)",
+        "EfficientNet-B0, descriptor scores concatenated to the pooled features, linear head, CE",
+        _late_fusion,
+        _ce,
+    ),
+    Method(
+        "semcovnet_shuffled",
+        "SemCovNet (shuffled descriptors)",
+        "SemCovNet with p permuted within each (class, site) cell, training and test",
+        _semcovnet,
+        _semcov,
+        shuffle_descriptors=True,
     ),
     *(_mixing_method(mode, cas=True) for mode in _MIXING_LABELS),
     *(_mixing_method(mode, cas=False) for mode in _MIXING_LABELS),

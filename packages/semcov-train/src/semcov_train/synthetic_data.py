@@ -31,14 +31,16 @@ def _synthetic_config(config: TrainConfig):
         imbalance=config.synthetic_imbalance,
         positive_fraction=config.synthetic_positive_fraction,
         seed=config.synthetic_seed,
+        descriptor_effects=config.synthetic_descriptor_effects,
     )
 
 
 def _renderer_digest() -> str:
     """Hash of the synthetic renderer's source: a changed renderer makes a new benchmark."""
-    from semcov_data import synthetic
+    from semcov_data import synthetic, synthetic_cues
 
-    return hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:16]
+    source = b"".join(Path(m.__file__).read_bytes() for m in (synthetic, synthetic_cues))
+    return hashlib.sha256(source).hexdigest()[:16]
 
 
 def _synthetic_settings(config: TrainConfig) -> dict:

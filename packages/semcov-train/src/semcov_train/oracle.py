@@ -1,0 +1,47 @@
+"""The oracle ceiling of a synthetic run: the test AUC of a model given the true scene parameters.
+
+Uses the run's own split (fold, split seed, the independent test draw when
+``synthetic_test_lesions > 0``): a classifier is fitted on the scene parameters of the training
+lesions and scored on the test lesions (:func:`semcov_data.synthetic_oracle.oracle_auc`). The
+scene is the same for both modalities, so the ceiling is too. Paper: no such row; here: the row
+"Oracle (scene parameters)" of Table 1 on synthetic data, the AUC no image model should be
+expected to beat on that split.
+"""
+
+from __future__ import annotations
+
+__all__ = ["oracle_ceiling"]
+
+
+def oracle_ceiling(config, *, model: str = "boosting") -> float:
+    """Test ROC-AUC of the scene-parameter oracle on the split of `config`.
+
+    Args:
+        config: a :class:`~semcov_train.TrainConfig` with ``dataset="synthetic"``.
+        model: ``"boosting"`` or ``"logistic"``
+            (:data:`semcov_data.synthetic_oracle.ORACLE_MODELS`).
+
+    Raises:
+        ValueError: not the synthetic dataset, or a benchmark without exported scene parameters.
+    """
+    from semcov_data.synthetic_oracle import oracle_auc, read_scenes
+
+    from .data import load_table, prepare_synthetic
+    from .split_parts import split_tables, test_draw_config
+
+    if config.dataset != "synthetic":
+        raise ValueError(
+            f"dataset: the oracle ceiling needs the synthetic benchmark's scene parameters, "
+            f"got {config.dataset!r}"
+        )
+    config = config.replace(method="erm")  # the split does not depend on the method
+    tables = split_tables(config, load_table(config))
+    roots = {"train": prepare_synthetic(config)}
+    draw = test_draw_config(config)
+    roots["test"] = prepare_synthetic(draw) if draw is not None else roots["train"]
+    scenes = {}
+    for part, root in roots.items():
+        frame = read_scenes(root)
+        lesions = set(tables[part].frame["lesion_id"].astype(str))
+        scenes[part] = frame[frame["lesion_id"].astype(str).isin(lesions)]
+    return oracle_auc(scenes["train"], scenes["test"], model=model, seed=config.split_seed)
