@@ -8,9 +8,10 @@ training run on them in seconds; their numbers mean nothing.
 - ``milk10k`` → ``~/data/milk10k``: the synthetic benchmark (MILK10k challenge layout, MONET
   columns), 48 lesions at 32 px;
 - ``isic_dicm17k`` → ``~/data/isic-dicm-17k``: both released metadata CSVs, images in
-  ``train-set/`` and ``valid-set/``, MONET scores in ``monet.csv``;
-- ``celeba`` → ``~/data/celeba``: the torchvision layout (attributes, partitions, identities),
-  60 images.
+  ``train-set/`` and ``valid-set/``, MONET scores in ``monet.csv``.
+
+CelebA has none: the trainer's curated subset needs 5,000 images (833 smiling), more than a
+stand-in should write.
 """
 
 from __future__ import annotations
@@ -81,39 +82,9 @@ def write_isic_dicm17k(home: Path, n_train: int = 48, n_valid: int = 16) -> Path
     return root
 
 
-def write_celeba(home: Path, n: int = 60) -> Path:
-    """A tiny CelebA (torchvision layout) with every attribute the loader reads."""
-    from semcov_data import CELEBA_DESCRIPTORS
-
-    root = home / "data" / "celeba"
-    attributes = [*CELEBA_DESCRIPTORS, "Male", "Smiling", "Young"]
-    rng = np.random.default_rng(2)
-    names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
-    values = rng.choice([-1, 1], size=(n, len(attributes)))
-    values[:, attributes.index("Smiling")] = [1 if i % 4 == 0 else -1 for i in range(n)]
-    lines = [str(n), " ".join(attributes)]
-    lines += [
-        f"{name} " + " ".join(f"{v:2d}" for v in row)
-        for name, row in zip(names, values, strict=True)
-    ]
-    root.mkdir(parents=True)
-    (root / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
-    parts = [0 if i < 0.7 * n else (1 if i < 0.8 * n else 2) for i in range(n)]
-    (root / "list_eval_partition.txt").write_text(
-        "".join(f"{name} {part}\n" for name, part in zip(names, parts, strict=True))
-    )
-    (root / "identity_CelebA.txt").write_text(
-        "".join(f"{name} {i // 3}\n" for i, name in enumerate(names))
-    )
-    for k, name in enumerate(names):
-        _image(root / "img_align_celeba" / name, k, size=(36, 44))
-    return root
-
-
 FIXTURES: dict[str, Callable[[Path], Path]] = {
     "milk10k": write_milk10k,
     "isic_dicm17k": write_isic_dicm17k,
-    "celeba": write_celeba,
 }
 
 

@@ -10,8 +10,8 @@ as a cache (an app reuses runs an earlier block finished, as it would for a read
 
 Isolation: ``HOME`` is the temporary folder (``~/.cache/semcov``, ``~/data/...`` land there),
 ``uv run`` uses this checkout's environment without syncing it, the repository is linked in
-read-only (``apps/``, ``benchmarks/``) and checked unchanged after every block, and everything
-is deleted at the end of the session.
+(``apps/``, ``benchmarks/``), a block that leaves a new file or folder in the checkout fails,
+and everything is deleted at the end of the session.
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ def _params() -> list:
     params = []
     for path in documents():
         for block in read_blocks(path):
-            marks = [pytest.mark.skip(reason=f"ci: {reason}") for reason in block.values("skip")]
+            name = f"{path.relative_to(REPO).as_posix()}:{block.line}"
+            marks = [pytest.mark.skip(reason=f"{name}: {why}") for why in block.values("skip")]
             if block.values("slow"):
                 marks.append(pytest.mark.slow)
-            name = f"{path.relative_to(REPO).as_posix()}:{block.line}"
             params.append(pytest.param(block, id=name, marks=marks))
     return params
 
@@ -106,18 +106,21 @@ def _environment(block: Block, folder: Path, docs_tmp: Path, uv_cache: str) -> d
     return env
 
 
-def _repository_state() -> str | None:
-    """``git status`` of the checkout, or None outside a git checkout."""
+def _untracked_paths() -> set[str] | None:
+    """Untracked and ignored paths of the checkout (``runs/``, ``data/`` ... would show here),
+    or None outside a git checkout. Edits of tracked files are not looked at."""
     try:
         done = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=all"],
+            ["git", "-C", str(REPO), "status", "--porcelain", "--ignored"],
             capture_output=True,
             text=True,
             timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout if done.returncode == 0 else None
+    if done.returncode != 0:
+        return None
+    return {line[3:] for line in done.stdout.splitlines() if line[:2] in ("??", "!!")}
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str]:
@@ -150,7 +153,7 @@ def test_block_runs(block: Block, docs_tmp: Path, uv_cache: str) -> None:
         command = [sys.executable, str(script)]
     else:
         command = ["bash", "-e", "-o", "pipefail", "-c", code]
-    before = _repository_state()
+    before = _untracked_paths()
     status, output = _run(
         command, folder, _environment(block, folder, docs_tmp, uv_cache), block.timeout()
     )
@@ -159,10 +162,10 @@ def test_block_runs(block: Block, docs_tmp: Path, uv_cache: str) -> None:
         f"--- what ran (in {folder}) ---\n{code}\n--- output (last 4000 characters) ---\n"
         f"{output[-4000:]}"
     )
-    after = _repository_state()
+    after = _untracked_paths()
     if before is not None and after is not None:
-        changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
-        assert not changed, f"{block.where}: the block changed the repository: {changed}"
+        created = sorted(after - before)
+        assert not created, f"{block.where}: the block wrote into the repository: {created}"
 
 
 # The conventions themselves, on small Markdown files written here.
