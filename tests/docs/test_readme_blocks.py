@@ -4,9 +4,11 @@ Blocks are found by ``markdown_blocks.read_blocks`` in ``README.md``, ``apps/REA
 ``packages/*/README.md`` and ``docs/*.md``, so a block added to any of them is picked up without
 touching this file. ``<!-- ci: ... -->`` lines above a block give smoke settings, generated
 data, or the reason it cannot run here (``docs/code-blocks.md``); a block without one runs as
-written. Every block is self-contained: a Python block runs in a fresh interpreter in an empty
-temporary folder; the shell blocks of one file share one temporary folder, in file order, only
-as a cache (an app reuses runs an earlier block finished, as it would for a reader).
+written. The blocks of one file run in file order in one temporary folder, as a reader who
+follows the file runs them (an app reuses runs an earlier block finished; a run directory that
+an earlier block wrote with other settings is an error the reader would meet too); each Python
+block runs in a fresh interpreter, so it must be self-contained, and so must every block run
+alone (``-k``).
 
 Isolation: ``HOME`` is the temporary folder (``~/.cache/semcov``, ``~/data/...`` land there),
 ``uv run`` uses this checkout's environment without syncing it, the repository is linked in
@@ -75,15 +77,18 @@ def uv_cache() -> str:
 
 
 def _workdir(block: Block, docs_tmp: Path) -> Path:
-    """Shell blocks: the file's shared folder; Python blocks: a fresh one."""
-    slug = block.path.relative_to(REPO).as_posix().replace("/", "_").removesuffix(".md")
-    folder = docs_tmp / (slug if block.kind == "shell" else f"{slug}-{block.line}-python")
+    """The folder shared by the blocks of the block's file (created with ``home/`` and links)."""
+    folder = docs_tmp / _slug(block)
     if not folder.exists():
         (folder / "home").mkdir(parents=True)
         for name in LINKED:
             if (REPO / name).is_dir():
                 (folder / name).symlink_to(REPO / name, target_is_directory=True)
     return folder
+
+
+def _slug(block: Block) -> str:
+    return block.path.relative_to(REPO).as_posix().replace("/", "_").removesuffix(".md")
 
 
 def _environment(block: Block, folder: Path, docs_tmp: Path, uv_cache: str) -> dict[str, str]:
@@ -148,7 +153,7 @@ def test_block_runs(block: Block, docs_tmp: Path, uv_cache: str) -> None:
     write_fixtures(" ".join(block.values("fixture")).split(), folder / "home")
     code = block.runnable_code()
     if block.kind == "python":
-        script = folder / "snippet.py"
+        script = docs_tmp / f"{_slug(block)}-{block.line}.py"  # outside the reader's folder
         script.write_text(code, encoding="utf-8")
         command = [sys.executable, str(script)]
     else:
