@@ -7,8 +7,8 @@ data, or the reason it cannot run here (``docs/code-blocks.md``); a block withou
 written. The blocks of one file run in file order in one temporary folder, as a reader who
 follows the file runs them (an app reuses runs an earlier block finished; a run directory that
 an earlier block wrote with other settings is an error the reader would meet too); each Python
-block runs in a fresh interpreter, so it must be self-contained, and so must every block run
-alone (``-k``).
+block runs in a fresh interpreter, so it must be self-contained; a block also passes alone
+(``-k``) unless its marker says it reads what an earlier one wrote.
 
 Isolation: ``HOME`` is the temporary folder (``~/.cache/semcov``, ``~/data/...`` land there),
 ``uv run`` uses this checkout's environment without syncing it, the repository is linked in
