@@ -95,6 +95,7 @@ def _environment(block: Block, folder: Path, docs_tmp: Path, uv_cache: str) -> d
     env = {k: v for k, v in os.environ.items() if k != "SEMCOV_CACHE"}
     env.update(
         HOME=str(folder / "home"),
+        DOCS_CHECKOUT=str(REPO),  # for markers of blocks that a reader runs in the checkout
         UV_PROJECT=str(REPO),
         UV_NO_SYNC="1",
         UV_CACHE_DIR=uv_cache,
