@@ -17,7 +17,7 @@ Directly above a block (blank lines allowed in between) any number of lines of t
 - ``replace: OLD => NEW``: OLD is replaced by NEW in the block (continuation lines joined first);
 - ``env: NAME=VALUE ...``: extra environment variables;
 - ``fixture: NAME ...``: generated stand-ins of the real data (see ``block_fixtures.py``);
-- ``timeout: SECONDS``: the block's time limit (default 300 s).
+- ``timeout: SECONDS``: the block's time limit (default 1800 s, a guard against a hang).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class Block:
                 env[name] = text
         return env
 
-    def timeout(self, default: float = 300.0) -> float:
+    def timeout(self, default: float = 1800.0) -> float:
         values = self.values("timeout")
         return float(values[-1]) if values else default
 
