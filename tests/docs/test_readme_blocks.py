@@ -104,6 +104,7 @@ def _environment(block: Block, folder: Path, docs_tmp: Path, uv_cache: str) -> d
         PYTHONDONTWRITEBYTECODE="1",
         MPLBACKEND="Agg",
         MPLCONFIGDIR=str(docs_tmp / "matplotlib"),
+        HYPOTHESIS_STORAGE_DIRECTORY=str(docs_tmp / "hypothesis"),  # else .hypothesis/ in the cwd
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         TQDM_DISABLE="1",
