@@ -61,7 +61,7 @@ def test_groups_link_patient_and_lesion(isic_dicm):
 
 
 def test_cli_audit_on_fixture(isic_dicm, capsys):
-    status = main(["audit", "--dataset", "isic-dicm-17k", "--data-root", str(isic_dicm)])
+    status = main(["audit", "--dataset", "isic_dicm17k", "--data-root", str(isic_dicm)])
     out = json.loads(capsys.readouterr().out)
     assert status == 0
     assert out["lesion_overlap"] == ["IL_0000001"]
@@ -73,8 +73,28 @@ def test_cli_audit_on_fixture(isic_dicm, capsys):
 
 
 def test_cli_rejects_unknown_dataset_with_hint(isic_dicm):
-    with pytest.raises(SystemExit, match="did you mean 'isic-dicm-17k'"):
+    with pytest.raises(SystemExit, match="did you mean 'isic_dicm17k'"):
         main(["audit", "--dataset", "isic-dicm17k", "--data-root", str(isic_dicm)])
+
+
+def test_cli_dataset_name_and_its_old_spelling(isic_dicm, capsys):
+    outputs = []
+    for name in ("isic_dicm17k", "isic-dicm-17k"):
+        assert main(["audit", "--dataset", name, "--data-root", str(isic_dicm)]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    assert outputs[0]["lesion_overlap"] == ["IL_0000001"]
+
+
+def test_cli_help_has_no_markup():
+    result = subprocess.run(
+        [sys.executable, "-m", "semcov_data", "--help"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    text = " ".join(result.stdout.split())  # argparse wraps lines
+    assert "`" not in text and ":data:" not in text
+    assert "commands are registered in COMMANDS." in text
+    assert "isic_dicm17k, celeba (also accepted: isic-dicm-17k = isic_dicm17k)" in text
 
 
 def test_cli_split_writes_leak_free_parts(isic_dicm, tmp_path, capsys):

@@ -73,7 +73,7 @@ DERM_SITES = ("back", "face", "lower extremity", "trunk", "upper extremity")
 DERM_DESCRIPTORS = ("pigment_network", "vessels", "hair")
 
 
-def _write_derm_csv(folder: Path, *, n_lesions: int = 70, seed: int = 0) -> Path:
+def write_derm_csv(folder: Path, *, n_lesions: int = 70, seed: int = 0) -> Path:
     """A dermatology CSV with real JPEG files beside it.
 
     ``metadata.csv`` has ``image_id, lesion_id, dx`` (seven classes), ``age``, ``sex``,
@@ -118,7 +118,7 @@ def _write_derm_csv(folder: Path, *, n_lesions: int = 70, seed: int = 0) -> Path
 
 
 def _derm_options(csv_path: Path, **extra: str) -> dict:
-    """TrainConfig fields of ``--dataset csv`` on :func:`_write_derm_csv`'s CSV."""
+    """TrainConfig fields of ``--dataset csv`` on :func:`write_derm_csv`'s CSV."""
     options = {
         "dataset": "csv",
         "csv_path": str(csv_path),
@@ -135,14 +135,14 @@ def _derm_options(csv_path: Path, **extra: str) -> dict:
 
 @pytest.fixture
 def derm_csv(tmp_path) -> Path:
-    """A dermatology CSV with JPEGs (:func:`_write_derm_csv`) in this test's folder."""
-    return _write_derm_csv(tmp_path / "derm")
+    """A dermatology CSV with JPEGs (:func:`write_derm_csv`) in this test's folder."""
+    return write_derm_csv(tmp_path / "derm")
 
 
 @pytest.fixture
 def write_derm():
-    """``write_derm(folder, n_lesions=70, seed=0)``: :func:`_write_derm_csv`."""
-    return _write_derm_csv
+    """``write_derm(folder, n_lesions=70, seed=0)``: :func:`write_derm_csv`."""
+    return write_derm_csv
 
 
 @pytest.fixture

@@ -135,6 +135,14 @@ def test_cli_parses_every_field_over_the_preset():
     assert config.image_size == PRESETS["smoke"].image_size
 
 
+def test_cli_no_progress_is_progress_false():
+    base = ["--method", "erm", "--dataset", "synthetic", "--preset", "smoke"]
+    shown = [*base, "--progress", "true"]
+    assert config_from_args(shown)[0].progress is True
+    assert config_from_args([*shown, "--no-progress"])[0].progress is False
+    assert config_from_args([*shown, "--progress", "false"])[0].progress is False
+
+
 def test_cli_errors_are_one_line_with_exit_code_2(capsys):
     assert main(["--method", "ermm", "--dataset", "synthetic", "--preset", "smoke"]) == 2
     error = capsys.readouterr().err.strip()

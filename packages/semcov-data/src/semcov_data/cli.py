@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["COMMANDS", "DATASETS", "build_parser", "main"]
+__all__ = ["COMMANDS", "DATASETS", "DATASET_ALIASES", "build_parser", "main"]
 
 
 def _milk10k(root: str, args: argparse.Namespace):
@@ -32,25 +33,35 @@ def _celeba(root: str, args: argparse.Namespace):
     return load_celeba(root, missing_images="ignore", seed=args.seed)
 
 
-#: Dataset name → metadata-only loader ``(data_root, args) -> SampleTable``.
+#: Dataset name → metadata-only loader ``(data_root, args) -> SampleTable``. The names are the
+#: ones of ``semcov_train.DATASETS`` and the apps' ``--dataset``.
 DATASETS: dict[str, Callable] = {
     "milk10k": _milk10k,
-    "isic-dicm-17k": _isic_dicm,
+    "isic_dicm17k": _isic_dicm,
     "celeba": _celeba,
 }
+#: Spellings accepted for compatibility → the dataset name (0.1 called it ``isic-dicm-17k``).
+DATASET_ALIASES: dict[str, str] = {"isic-dicm-17k": "isic_dicm17k"}
 
 
 def _dataset_name(name: str) -> str:
+    name = DATASET_ALIASES.get(name, name)
     if name in DATASETS:
         return name
-    close = difflib.get_close_matches(name, list(DATASETS), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = difflib.get_close_matches(name, [*DATASETS, *DATASET_ALIASES], n=1)
+    hint = f"; did you mean {DATASET_ALIASES.get(close[0], close[0])!r}?" if close else ""
     raise SystemExit(f"error: unknown dataset {name!r} (choose from {list(DATASETS)}){hint}")
+
+
+def _plain(text: str) -> str:
+    """Docstring text as plain help text: Sphinx roles and literals lose their markup."""
+    text = re.sub(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`", r"\1", text)
+    return text.replace("``", "")
 
 
 def _add_audit(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", help="a dataset with a released split: isic-dicm-17k")
+    source.add_argument("--dataset", help="a dataset with a released split: isic_dicm17k")
     source.add_argument("--csv", type=Path, help="any CSV with a part column and id columns")
     parser.add_argument("--data-root", help="dataset folder (with --dataset)")
     parser.add_argument("--part-column", default="part", help="column naming the part (with --csv)")
@@ -62,7 +73,7 @@ def _run_audit(args: argparse.Namespace) -> int:
     from semcov_data.splits import audit_leakage
 
     if args.dataset is not None:
-        if _dataset_name(args.dataset) != "isic-dicm-17k":
+        if _dataset_name(args.dataset) != "isic_dicm17k":
             raise SystemExit(f"error: {args.dataset} has no released split to audit; use --csv")
         if not args.data_root:
             raise SystemExit("error: --data-root is required with --dataset")
@@ -199,7 +210,12 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-parser per entry of :data:`COMMANDS`."""
-    parser = argparse.ArgumentParser(prog="python -m semcov_data", description=__doc__)
+    aliases = ", ".join(f"{old} = {new}" for old, new in DATASET_ALIASES.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m semcov_data",
+        description=_plain(__doc__),
+        epilog=f"datasets: {', '.join(DATASETS)} (also accepted: {aliases})",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (add_arguments, _, help_text) in COMMANDS.items():
         add_arguments(commands.add_parser(name, help=help_text, description=help_text))

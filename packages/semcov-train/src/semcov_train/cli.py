@@ -97,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar=shown.upper(),
             help=f"config field {field.name} ({shown})",
         )
+    # The apps' spelling: one option name for progress bars on every command line.
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=argparse.SUPPRESS,
+        help="hide progress bars (same as --progress false)",
+    )
     return parser
 
 
