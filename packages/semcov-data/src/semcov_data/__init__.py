@@ -75,7 +75,7 @@ _EXPORTS = {
 }
 
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AGE_BINS",

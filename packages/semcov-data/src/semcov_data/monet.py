@@ -47,7 +47,8 @@ MONET_TEMPLATES = (
     "This is dermatology image of {}",
     "This is image of {}",
 )
-#: Reference prompt r_t (PAPER_NOTES); ``MonetConfig(reference=...)`` takes one per template too.
+#: Reference prompt r_t (docs/paper-notes.md); ``MonetConfig(reference=...)`` also takes one
+#: per template.
 MONET_REFERENCE = "This is skin image"
 #: T = exp(-4.5944).
 MONET_TEMPERATURE = math.exp(-4.5944)

@@ -91,7 +91,7 @@ class DescriptorAttentionModulation(nn.Module):
       conv would cost D^2 parameters per layer).
     * s, b: learnable scalars with no stated initialisation; here s = 4, b = -2, so alpha spans
       sigmoid(-2) = 0.12 (all descriptors at p = 0.5) to sigmoid(2) = 0.88 (all certain).
-    * residual: not in Eq. 6; here off by default (Eq. 6 exactly, PAPER_NOTES), since an
+    * residual: not in Eq. 6; here off by default (Eq. 6 exactly, docs/paper-notes.md), since an
       ablation on the synthetic dermoscopic benchmark (semcov-layers README) did not show it to
       be needed; ``residual=True`` returns ``F + F_s``, which keeps a pretrained backbone's
       features intact at initialisation.

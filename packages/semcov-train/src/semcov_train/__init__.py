@@ -10,7 +10,7 @@ from semcov_train.models import MissingWeightsError
 from semcov_train.rundir import changed_settings, finished_results, run_directory
 from semcov_train.trainer import RunResult, train
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DATASETS",

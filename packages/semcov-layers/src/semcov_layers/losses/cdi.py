@@ -105,8 +105,8 @@ def coverage_error_correlation(
     """``|Pearson(c_g, e_g)|`` across the SCGs whose support exceeds ``min_support`` (Eq. 9).
 
     paper: Eq. 9 averages a per-group ``Corr(c_g, e_g)``, which is undefined for one group;
-    here (PAPER_NOTES): one Pearson correlation across SCGs of the fixed coverage c_g and the soft
-    miss rate ``e_g = 1 - hits_g / support_g``. Fewer than 3 valid SCGs or (near-)zero variance of
+    here (docs/paper-notes.md): one Pearson correlation across SCGs of the fixed coverage c_g and
+    the soft miss rate ``e_g = 1 - hits_g / support_g``. Fewer than 3 valid SCGs or (near-)zero variance of
     c or e gives 0 (still attached to the graph), never NaN.
 
     Args:
@@ -252,7 +252,7 @@ def _scale_gradient(value: Tensor, gain: Tensor) -> Tensor:
 
 
 class CDIRegularizer(nn.Module):
-    """R_CDI with running per-SCG statistics (paper Eq. 8-9, read as in PAPER_NOTES).
+    """R_CDI with running per-SCG statistics (paper Eq. 8-9, read as in docs/paper-notes.md).
 
     A batch of 32 populates few of the 112 SCGs, so the per-SCG sums (membership mass s_g and
     membership-weighted true-class probability h_g) are kept across batches in buffers: the loss
