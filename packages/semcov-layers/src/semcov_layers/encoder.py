@@ -251,16 +251,17 @@ class SemanticEncoder(nn.Module):
 
     * feedback: "the updated token is further projected to produce a descriptor representation that
       regenerates SDM" / docs/paper-notes.md: ``sigmoid(Linear(t))``; here
-      ``feedback_mode="residual"`` (default) adds the projection in logit space, ``p' = sigmoid(logit(p) + Linear(t))``, so the
-      refined descriptors start near the input ones instead of near 0.5;
+      ``feedback_mode="residual"`` (default) adds the projection in logit space,
+      ``p' = sigmoid(logit(p) + Linear(t))``, so the refined descriptors start near the input ones
+      instead of near 0.5;
       ``feedback_mode="replace"`` is the literal ``sigmoid(Linear(t))``. The refined descriptors
       rebuild the next layer's descriptor token ``psi_d(p')`` (the SDM's descriptor branch) while
       the attention token itself is carried from layer to layer. The last layer has no successor, so
       feedback needs ``depth >= 2`` to act.
     * DAM uncertainty: the paper's ``u = 4p(1 - p)`` is that of the descriptor scores themselves
       ("uncertain descriptors are adaptively suppressed"); here (docs/paper-notes.md) every
-      layer's DAM takes u from the input p (``uncertainty_source="input"``, default), so no gradient reaches
-      p' through u and the gate cannot become a learned one. ``"refined"`` uses the layer's p'
+      layer's DAM takes u from the input p (``uncertainty_source="input"``, default), so no
+      gradient reaches p' through u and the gate cannot become a learned one. ``"refined"`` uses the layer's p'
       (semcov-layers 0.1 behaviour).
     * psi_d is shared by all layers (one "descriptor projection", as the feedback text implies).
     * the projection: docs/paper-notes.md fixes a 1x1 conv C_f -> D; here followed by

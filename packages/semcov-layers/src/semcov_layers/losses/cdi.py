@@ -106,8 +106,8 @@ def coverage_error_correlation(
 
     paper: Eq. 9 averages a per-group ``Corr(c_g, e_g)``, which is undefined for one group;
     here (docs/paper-notes.md): one Pearson correlation across SCGs of the fixed coverage c_g and
-    the soft miss rate ``e_g = 1 - hits_g / support_g``. Fewer than 3 valid SCGs or (near-)zero variance of
-    c or e gives 0 (still attached to the graph), never NaN.
+    the soft miss rate ``e_g = 1 - hits_g / support_g``. Fewer than 3 valid SCGs or (near-)zero
+    variance of c or e gives 0 (still attached to the graph), never NaN.
 
     Args:
         coverage: c_g, shape (C, K, S).
