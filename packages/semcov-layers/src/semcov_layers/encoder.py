@@ -261,8 +261,8 @@ class SemanticEncoder(nn.Module):
     * DAM uncertainty: the paper's ``u = 4p(1 - p)`` is that of the descriptor scores themselves
       ("uncertain descriptors are adaptively suppressed"); here (docs/paper-notes.md) every
       layer's DAM takes u from the input p (``uncertainty_source="input"``, default), so no
-      gradient reaches p' through u and the gate cannot become a learned one. ``"refined"`` uses the layer's p'
-      (semcov-layers 0.1 behaviour).
+      gradient reaches p' through u and the gate cannot become a learned one. ``"refined"`` uses
+      the layer's p' (semcov-layers 0.1 behaviour).
     * psi_d is shared by all layers (one "descriptor projection", as the feedback text implies).
     * the projection: docs/paper-notes.md fixes a 1x1 conv C_f -> D; here followed by
       ``norm_layer``.
