@@ -9,6 +9,8 @@ training run on them in seconds; their numbers mean nothing.
   columns), 48 lesions at 32 px;
 - ``isic_dicm17k`` → ``~/data/isic-dicm-17k``: both released metadata CSVs, images in
   ``train-set/`` and ``valid-set/``, MONET scores in ``monet.csv``;
+- ``fairness`` → ``~/data/fairness/{train,test}.csv``: descriptor scores (``MONET_hair``,
+  ``MONET_pen``, ``MONET_vessels``), ``diagnosis``, ``site`` and, in test, a ``pred`` column;
 - ``derm`` → ``~/data/derm``: a dermatology CSV (seven diagnoses, body site, lesion ids, three
   attribute scores, a split column) with JPEGs, the one the trainer's tests use.
 
@@ -96,7 +98,32 @@ def write_derm(home: Path) -> Path:
     return module.write_derm_csv(home / "data" / "derm")
 
 
+def write_fairness(home: Path, n_train: int = 400, n_test: int = 300) -> Path:
+    """Training and test CSVs of a fairness report: three descriptor scores, a diagnosis, a site,
+    and the test split's predictions (right 80 % of the time)."""
+    rng = np.random.default_rng(0)
+    root = home / "data" / "fairness"
+    root.mkdir(parents=True, exist_ok=True)
+    for name, n in (("train", n_train), ("test", n_test)):
+        frame = pd.DataFrame(
+            {
+                "MONET_hair": rng.uniform(size=n),
+                "MONET_pen": rng.uniform(size=n),
+                "MONET_vessels": rng.uniform(size=n),
+                "diagnosis": rng.choice(["MEL", "NV"], size=n, p=[0.3, 0.7]),
+                "site": rng.choice(["arm", "back", "face", "leg"], size=n),
+            }
+        )
+        if name == "test":
+            wrong = rng.uniform(size=n) < 0.2
+            flipped = frame["diagnosis"].map({"MEL": "NV", "NV": "MEL"})
+            frame["pred"] = frame["diagnosis"].where(~wrong, flipped)
+        frame.to_csv(root / f"{name}.csv", index=False)
+    return root
+
+
 FIXTURES: dict[str, Callable[[Path], Path]] = {
+    "fairness": write_fairness,
     "milk10k": write_milk10k,
     "isic_dicm17k": write_isic_dicm17k,
     "derm": write_derm,
