@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+import semcov_train
 from semcov_train import (
     METHODS,
     MethodNotAvailableError,
@@ -69,7 +70,7 @@ def _check_run_directory(result, config) -> dict:
 
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["config"]["method"] == config.method
-    assert saved["versions"]["semcov-train"] == "0.1.0"
+    assert saved["versions"]["semcov-train"] == semcov_train.__version__
     assert torch.__version__.startswith(saved["versions"]["torch"].split("+")[0])
     assert "commit" in saved["git"]
     return results

@@ -303,6 +303,7 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
     from semcov_metrics import scg_coverage
 
     from .augment import train_loader_transform
+    from .csv_data import split_parts
 
     table = load_table(config, context)
     if table.image_columns and len(table.image_columns) != 1:
@@ -328,8 +329,10 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
     table = drop_bad_images(table, cache=cache, on_bad_image=config.bad_images)
     if test_draw is not None:
         test_draw = drop_bad_images(test_draw, cache=cache, on_bad_image=config.bad_images)
-    # fold (or the user's) split, the test draw, the shuffled-descriptor control
-    tables = split_tables(config, table, context, test=test_draw)
+    # fold (or the user's, audited: its leaks go into the table's report) split, the test draw,
+    # the shuffled-descriptor control
+    parts, table = split_parts(table, config)
+    tables = split_tables(config, table, context, test=test_draw, parts=parts)
     size = config.image_size
     augment = train_loader_transform(config)
     datasets = {}

@@ -52,7 +52,7 @@ def test_draw_table(config, table, context=None):
     return test
 
 
-def split_tables(config, table, context=None, *, test=None) -> dict:
+def split_tables(config, table, context=None, *, test=None, parts=None) -> dict:
     """``{"train", "val", "test"}`` → :class:`~semcov_data.SampleTable` of the run.
 
     Args:
@@ -61,6 +61,8 @@ def split_tables(config, table, context=None, *, test=None) -> dict:
         context: the distributed context (rank 0 generates a missing test draw).
         test: the test draw's table when the caller loaded it already
             (:func:`test_draw_table`); loaded here otherwise.
+        parts: the part of every row of `table` when the caller split it already
+            (:func:`semcov_train.csv_data.split_parts`); split here otherwise.
 
     Raises:
         ValueError: a part is empty, or the test draw's SCG axes differ from the pool's.
@@ -70,7 +72,8 @@ def split_tables(config, table, context=None, *, test=None) -> dict:
     from .methods import METHODS
     from .shuffle import shuffle_within_cells
 
-    parts, table = split_parts(table, config)
+    if parts is None:
+        parts, table = split_parts(table, config)
     if test is None:
         test = test_draw_table(config, table, context)
     tables = {}
