@@ -87,12 +87,9 @@ def _check_mixed(run_dir, mode: str, config) -> None:
 def test_plain_mixing_trains_with_a_uniform_sampler(mode, prob, smoke):
     config = smoke(method=mode, mix_prob=prob)
     result = train(config)
-    n_train = read_config(result.run_dir).resolved["n_train"]
-    _check_recorded(
-        read_config(result.run_dir).resolved["sampling"],
-        "uniform",
-        np.full(n_train, 1.0 / n_train),
-    )
+    n_train = len(prepare_data(config).train)
+    sampling = read_config(result.run_dir).resolved["sampling"]
+    _check_recorded(sampling, "uniform", np.full(n_train, 1.0 / n_train))
     _check_mixed(result.run_dir, mode, config)
 
 
