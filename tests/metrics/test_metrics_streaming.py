@@ -1,4 +1,5 @@
-"""The torchmetrics CoverageDisparityIndex equals the batch report and syncs by summation."""
+"""The torchmetrics CoverageDisparityIndex equals the batch report after several updates, on
+one batch (forward) and after reset, and after a DDP-style reduction of two processes' states."""
 
 from __future__ import annotations
 
@@ -50,21 +51,88 @@ def test_streaming_cdi_equals_report(membership):
     assert float(metric.compute()) == pytest.approx(report.cdi, abs=1e-6)
 
 
+def _report_cdi(coverage_data, test, membership="soft"):
+    """CDI of the batch report on the test rows `test` (preds, labels, descriptors, subgroups)."""
+    (p_tr, y_tr, s_tr), (pred, y_te, p_te, s_te) = coverage_data, test
+    return sm.semantic_fairness_report(
+        train_descriptors=p_tr,
+        train_labels=y_tr,
+        train_subgroups=s_tr,
+        test_descriptors=p_te,
+        test_labels=y_te,
+        test_predictions=pred,
+        test_subgroups=s_te,
+        membership=membership,
+    ).cdi
+
+
+def _tensors(pred, y_te, p_te, s_te):
+    return [torch.as_tensor(a) for a in (pred, y_te, p_te, s_te)]
+
+
 def test_streaming_states_add_up_like_ddp():
+    """Two processes' metrics, reduced by torchmetrics' own sync (with a stand-in all-gather)
+    and by merge_state, give the CDI of the whole test set."""
     data = _data(1)
     (p_tr, y_tr, s_tr), (p_te, y_te, pred, s_te) = data["train"], data["test"]
     coverage = sm.scg_coverage(p_tr, y_tr, s_tr)
-    whole, left, right = (sm.CoverageDisparityIndex(coverage) for _ in range(3))
-    tensors = [torch.as_tensor(a) for a in (pred, y_te, p_te, s_te)]
-    whole.update(*tensors)
     half = len(y_te) // 2
-    left.update(*(t[:half] for t in tensors))
-    right.update(*(t[half:] for t in tensors))
-    # What dist_reduce_fx="sum" does across processes.
-    left.support += right.support
-    left.hits += right.hits
-    assert float(left.compute()) == pytest.approx(float(whole.compute()), abs=1e-12)
-    assert left._reductions["support"] is not None
+    parts = [slice(0, half), slice(half, None)]
+    expected = _report_cdi(data["train"], (pred, y_te, p_te, s_te))
+    assert expected > 0
+
+    # Rank 0 of a 2-process world: its all-gather returns its state beside rank 1's, so
+    # compute() syncs (dist_reduce_fx), computes and restores its own sums, as under DDP.
+    def all_gather(tensor, group=None):
+        return [tensor, other.metric_state[names[id(tensor)]]]
+
+    rank0 = sm.CoverageDisparityIndex(
+        coverage, dist_sync_fn=all_gather, distributed_available_fn=lambda: True
+    )
+    other, alone = (sm.CoverageDisparityIndex(coverage) for _ in range(2))
+    names = {id(value): name for name, value in rank0.metric_state.items()}
+    for metric, part in ((rank0, parts[0]), (alone, parts[0]), (other, parts[1])):
+        metric.update(*_tensors(pred[part], y_te[part], p_te[part], s_te[part]))
+    half_cdi = _report_cdi(data["train"], (pred[:half], y_te[:half], p_te[:half], s_te[:half]))
+    assert float(alone.compute()) == pytest.approx(half_cdi, abs=1e-9)
+    assert half_cdi != pytest.approx(expected, abs=1e-6)  # half the data gives another value
+
+    assert float(rank0.compute()) == pytest.approx(expected, abs=1e-9)
+    for name, value in rank0.metric_state.items():  # unsynced after compute
+        assert torch.equal(value, alone.metric_state[name]), name
+
+    merged = sm.CoverageDisparityIndex(coverage)  # the same reduction without processes
+    merged.update(*_tensors(pred[:half], y_te[:half], p_te[:half], s_te[:half]))
+    merged.merge_state(other)
+    assert float(merged.compute()) == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("membership", ["soft", "hard"])
+def test_streaming_forward_reset_and_clone(membership):
+    """``metric(batch)`` gives the batch's own CDI while accumulating; ``reset`` forgets every
+    batch (no SCG has support: nan with a warning); a metric refilled after reset equals a
+    fresh one."""
+    data = _data(2)
+    (p_tr, y_tr, s_tr), (p_te, y_te, pred, s_te) = data["train"], data["test"]
+    coverage = sm.scg_coverage(p_tr, y_tr, s_tr)
+    metric = sm.CoverageDisparityIndex(coverage, membership=membership)
+    chunks = np.array_split(np.arange(len(y_te)), 3)
+    for chunk in chunks:
+        batch = (pred[chunk], y_te[chunk], p_te[chunk], s_te[chunk])
+        value = float(metric(*_tensors(*batch)))
+        assert value == pytest.approx(_report_cdi(data["train"], batch, membership), abs=1e-9)
+    whole = _report_cdi(data["train"], (pred, y_te, p_te, s_te), membership)
+    assert float(metric.compute()) == pytest.approx(whole, abs=1e-9)
+
+    metric.reset()
+    with pytest.warns(sm.UndefinedMetricWarning):
+        assert torch.isnan(metric.compute())
+    first = chunks[0]
+    metric.update(*_tensors(pred[first], y_te[first], p_te[first], s_te[first]))
+    fresh = sm.CoverageDisparityIndex(coverage, membership=membership)
+    fresh.update(*_tensors(pred[first], y_te[first], p_te[first], s_te[first]))
+    assert float(metric.compute()) == pytest.approx(float(fresh.compute()), abs=1e-12)
+    assert float(metric.compute()) != pytest.approx(whole, abs=1e-6)
 
 
 def test_streaming_coverage_array_and_bad_input():

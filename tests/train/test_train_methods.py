@@ -16,11 +16,13 @@ from semcov_train import (
     METHODS,
     MethodNotAvailableError,
     MissingWeightsError,
+    prepare_data,
     prepare_synthetic,
     train,
 )
+from semcov_train.checkpoint import load_checkpoint
 from semcov_train.methods import mixing_available
-from semcov_train.rundir import settings_name
+from semcov_train.rundir import read_config, settings_name
 
 #: Files every finished run directory holds.
 RUN_FILES = (
@@ -70,6 +72,10 @@ def _check_run_directory(result, config) -> dict:
 
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["config"]["method"] == config.method
+    method = METHODS[config.method]
+    assert saved["resolved"]["sampling"]["kind"] == method.sampling
+    assert (saved["resolved"]["mixing"] is None) == (method.mixing is None)
+    assert ("train_mixed" in history.columns) == (method.mixing is not None)
     assert saved["versions"]["semcov-train"] == semcov_train.__version__
     assert torch.__version__.startswith(saved["versions"]["torch"].split("+")[0])
     assert "commit" in saved["git"]
@@ -126,8 +132,43 @@ def test_encoder_without_weights_says_where_to_put_them(name, smoke, tmp_path):
 
 
 def test_groupdro_on_semantic_coverage_groups(smoke):
-    result = train(smoke(method="groupdro", groupdro_groups="scg"))
-    assert result.results["auc"] is not None
+    config = smoke(method="groupdro", groupdro_groups="scg")
+    result = train(config)
+    resolved = read_config(result.run_dir).resolved
+    n_scgs = len(resolved["classes"]) * len(resolved["descriptors"])
+    n_scgs *= len(resolved["subgroup_values"])
+    assert n_scgs != len(resolved["subgroup_values"])  # SCGs are not the plain subgroups
+
+    # SCG of each training sample by hand: (class, most probable descriptor, subgroup).
+    data = prepare_data(config)
+    arrays = data.split_arrays("train")
+    labels = np.asarray(arrays["labels"], dtype=np.int64)
+    subgroups = np.asarray(arrays["subgroups"], dtype=np.int64)
+    dominant = np.asarray(arrays["descriptors"]).argmax(axis=1)
+    index = np.ravel_multi_index(
+        (labels, dominant, subgroups),
+        (len(resolved["classes"]), len(resolved["descriptors"]), len(resolved["subgroup_values"])),
+    )
+    counts = np.bincount(index, minlength=n_scgs)
+
+    # The trained objective's state, loaded into an objective built through the public method.
+    method = METHODS["groupdro"]
+    objective = method.build_objective(config, data, method.build_model(config, data, method))
+    objective.load_state_dict(
+        load_checkpoint(result.run_dir / "checkpoints" / "last.pt")["objective"]
+    )
+    loss = objective.loss
+    assert objective.groups == "scg" and loss.num_groups == n_scgs
+    np.testing.assert_array_equal(loss.group_counts.numpy(), np.maximum(counts, 1))
+    weights = loss.group_weights.numpy()
+    assert weights.shape == (n_scgs,) and weights.sum() == pytest.approx(1.0)
+    assert np.ptp(weights) > 0.01 / n_scgs  # moved away from uniform by training
+    # q_g only grows for groups in a batch: SCGs without training samples share one weight,
+    # below that of the SCGs that were trained on.
+    unseen, seen = weights[counts == 0], weights[counts > 0]
+    assert len(unseen) and len(seen)
+    assert np.ptp(unseen) <= 1e-6 * unseen.max()
+    assert seen.mean() > unseen.max()
 
 
 def test_frozen_encoder_trains_the_head_only(smoke, tiny_clip):

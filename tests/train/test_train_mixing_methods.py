@@ -1,6 +1,9 @@
 """The batch-mixing methods come in pairs (``cutmix`` / ``cas_cutmix``, ...) that differ in the
 sampler only: the trainer draws the plain ones uniformly and the ``cas_`` ones with the
-Compositional Attribute Imbalance paper's weights ``r^b / Σ r^b``."""
+Compositional Attribute Imbalance paper's weights ``r^b / Σ r^b``. What a run drew with and
+how often it mixed is read from its run directory (``config.json``'s ``resolved["sampling"]``
+and ``resolved["mixing"]``, ``history.csv``'s ``train_mixed``) and checked against weights
+computed by hand."""
 
 from __future__ import annotations
 
@@ -9,12 +12,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from torch.utils.data import DistributedSampler
 
-from semcov_data.cas import cas_attributes
-from semcov_train import METHODS, train
-from semcov_train import trainer as trainer_module
-from semcov_train.distributed import WeightedDistributedSampler
+from semcov_data.cas import cas_attributes, cas_weights
+from semcov_train import METHODS, prepare_data, train
+from semcov_train.rundir import read_config, read_history
 
 MODES = ("cutmix", "fmix", "saliencymix")
 #: Fields in which the two methods of a pair may differ.
@@ -58,47 +59,67 @@ def _hand_cas_weights(attributes: pd.DataFrame, labels: np.ndarray, power: float
     return weights / weights.sum()
 
 
-@pytest.fixture
-def built_trainers(monkeypatch):
-    """Every trainer that builds its loaders during the test, with its data."""
-    built = []
-    original = trainer_module._Trainer._loaders
-
-    def spy(self, data):
-        original(self, data)
-        built.append((self, data))
-
-    monkeypatch.setattr(trainer_module._Trainer, "_loaders", spy)
-    return built
+def _summary(p: np.ndarray) -> dict:
+    """Min, max and effective size 1 / Σ p² of per-draw probabilities, by hand."""
+    return {
+        "n": len(p),
+        "weight_min": p.min(),
+        "weight_max": p.max(),
+        "effective_size": 1.0 / np.sum(p**2),
+    }
 
 
-@pytest.mark.parametrize("mode", ["cutmix", "saliencymix"])
-def test_plain_mixing_trains_with_a_uniform_sampler(mode, smoke, built_trainers):
-    result = train(smoke(method=mode))
-    assert result.results["auc"] is not None
-    (trainer, data), *_ = built_trainers
-    sampler = trainer.sampler
-    assert isinstance(sampler, DistributedSampler) and sampler.shuffle
-    sampler.set_epoch(3)
-    assert sorted(sampler) == list(range(len(data.train)))  # every sample once per epoch
-    assert trainer.mixer is not None and trainer.mixer.mode == mode
+def _check_recorded(recorded: dict, kind: str, p: np.ndarray) -> None:
+    assert recorded["kind"] == kind
+    for key, value in _summary(p).items():
+        assert recorded[key] == pytest.approx(value, rel=1e-9), key
+
+
+def _check_mixed(run_dir, mode: str, config) -> None:
+    """config.json names the mixer the run built, history.csv shows how often it mixed."""
+    mixing = read_config(run_dir).resolved["mixing"]
+    assert mixing == {"mode": mode, "alpha": config.mix_alpha, "prob": config.mix_prob}
+    history = read_history(run_dir)
+    assert list(history["train_mixed"]) == [config.mix_prob] * config.epochs  # 0 or 1 here
+
+
+@pytest.mark.parametrize(("mode", "prob"), [("cutmix", 1.0), ("saliencymix", 1.0), ("fmix", 0.0)])
+def test_plain_mixing_trains_with_a_uniform_sampler(mode, prob, smoke):
+    config = smoke(method=mode, mix_prob=prob)
+    result = train(config)
+    n_train = len(prepare_data(config).train)
+    sampling = read_config(result.run_dir).resolved["sampling"]
+    _check_recorded(sampling, "uniform", np.full(n_train, 1.0 / n_train))
+    _check_mixed(result.run_dir, mode, config)
 
 
 @pytest.mark.parametrize("mode", ["cutmix", "fmix"])
-def test_cas_mixing_trains_with_cas_weighted_draws(mode, smoke, built_trainers):
+def test_cas_mixing_trains_with_cas_weighted_draws(mode, smoke):
     config = smoke(method=f"cas_{mode}")
     result = train(config)
-    assert result.results["auc"] is not None
-    (trainer, data), *_ = built_trainers
-    sampler = trainer.sampler
-    assert isinstance(sampler, WeightedDistributedSampler)
+    data = prepare_data(config)
     arrays = data.split_arrays("train")
     attributes = cas_attributes(data.train, "scores", threshold=config.cas_threshold)
     binarised = attributes.iloc[:, : arrays["descriptors"].shape[1]].to_numpy()
     np.testing.assert_array_equal(binarised, arrays["descriptors"] >= config.cas_threshold)
     assert attributes.shape[1] > arrays["descriptors"].shape[1]  # metadata composed beside them
     expected = _hand_cas_weights(attributes, arrays["labels"], config.cas_power)
-    weights = sampler.weights.numpy()
-    np.testing.assert_allclose(weights / weights.sum(), expected, rtol=1e-9)
+    library = cas_weights(
+        data.train, "scores", power=config.cas_power, threshold=config.cas_threshold
+    )
+    np.testing.assert_allclose(library / library.sum(), expected, rtol=1e-9)
     assert np.ptp(expected) > 0  # the draws really are not uniform
-    assert trainer.mixer is not None and trainer.mixer.mode == mode
+    # what the run drew with: the same weights, not uniform ones
+    _check_recorded(read_config(result.run_dir).resolved["sampling"], "cas", expected)
+    assert _summary(expected)["effective_size"] < len(expected) - 1e-6
+    _check_mixed(result.run_dir, mode, config)
+
+
+def test_erm_neither_mixes_nor_weights(smoke):
+    config = smoke(method="erm")
+    result = train(config)
+    resolved = read_config(result.run_dir).resolved
+    assert resolved["mixing"] is None
+    assert "train_mixed" not in read_history(result.run_dir).columns
+    assert resolved["sampling"]["kind"] == "uniform"
+    assert resolved["sampling"]["effective_size"] == pytest.approx(resolved["n_train"])

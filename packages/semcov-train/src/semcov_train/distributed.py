@@ -25,6 +25,7 @@ __all__ = [
     "derive_seed",
     "gather_tensor",
     "gather_with_grad",
+    "sampling_summary",
     "scale_grad",
     "seed_everything",
     "setup_distributed",
@@ -186,6 +187,36 @@ class WeightedDistributedSampler(Sampler[int]):
         if padded > self.total:
             draws = torch.cat([draws, draws[: padded - self.total]])
         return iter(draws[self.rank : padded : self.num_replicas].tolist())
+
+
+def sampling_summary(sampler: Sampler, kind: str) -> dict[str, Any]:
+    """What a training sampler draws, as recorded in ``config.json`` (``resolved["sampling"]``).
+
+    The per-draw probability p (N,) of each training sample: its normalised weight under a
+    :class:`WeightedDistributedSampler`, 1/N under a shuffled ``DistributedSampler`` (each
+    sample once per epoch).
+
+    Args:
+        sampler: the training sampler of the run.
+        kind: the method's sampling (``uniform`` or ``cas``).
+
+    Returns:
+        ``{"kind", "n", "weight_min", "weight_max", "effective_size"}``: min and max of p and
+        the effective sample size ``1 / sum(p**2)`` (N when uniform, smaller the more skewed).
+    """
+    if isinstance(sampler, WeightedDistributedSampler):
+        weights = sampler.weights.double()
+        p = weights / weights.sum()
+    else:
+        n = len(sampler.dataset)  # type: ignore[attr-defined, arg-type]
+        p = torch.full((n,), 1.0 / n, dtype=torch.float64)
+    return {
+        "kind": kind,
+        "n": len(p),
+        "weight_min": float(p.min()),
+        "weight_max": float(p.max()),
+        "effective_size": float(1.0 / (p**2).sum()),
+    }
 
 
 class ShardSampler(Sampler[int]):

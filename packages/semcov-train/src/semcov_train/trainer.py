@@ -38,6 +38,7 @@ from .distributed import (
     all_gather_objects,
     barrier,
     derive_seed,
+    sampling_summary,
     seed_everything,
     setup_distributed,
     teardown_distributed,
@@ -310,6 +311,10 @@ class _Trainer:
             "n_val": len(data.val),
             "n_test": len(data.test),
             "data_report": data.report,
+            "sampling": sampling_summary(self.sampler, self.method.sampling),
+            "mixing": None
+            if self.mixer is None
+            else {"mode": self.mixer.mode, "alpha": self.mixer.alpha, "prob": config.mix_prob},
         }
         return {
             "config": config.to_dict(),
@@ -527,12 +532,15 @@ class _Trainer:
                 "descriptors": batch["descriptors"].to(self.device, non_blocking=True),
                 "subgroup": batch["subgroup"].to(self.device, non_blocking=True),
             }
+            mixed = False
             if self.mixer is not None:
                 draw = torch.rand((), generator=mix_generator).item()
-                if draw < config.mix_prob:
+                if mixed := draw < config.mix_prob:
                     images, soft, _ = self.mixer(images, inputs["label"], generator=mix_generator)
                     inputs["soft_target"] = soft.to(self.device)
             losses = self.step(images, inputs)
+            if self.mixer is not None:  # history's train_mixed: the fraction of mixed batches
+                losses["mixed"] = torch.tensor(float(mixed), device=self.device)
             loss = losses["loss"]
             if not torch.isfinite(loss):
                 raise FloatingPointError(
