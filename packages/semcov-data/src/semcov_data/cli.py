@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["COMMANDS", "DATASETS", "DATASET_ALIASES", "build_parser", "main"]
@@ -102,9 +103,10 @@ def _run_split(args: argparse.Namespace) -> int:
     from semcov_data.splits import audit_leakage, grouped_kfold, grouped_split
 
     table = DATASETS[_dataset_name(args.dataset)](args.data_root, args)
+    parts: Sequence[str] | np.ndarray
     if args.folds:
-        parts = grouped_kfold(table.labels, table.groups, n_splits=args.folds, seed=args.seed)
-        parts = [f"fold{k}" for k in parts]
+        folds = grouped_kfold(table.labels, table.groups, n_splits=args.folds, seed=args.seed)
+        parts = [f"fold{k}" for k in folds]
     else:
         parts = grouped_split(table.labels, table.groups, seed=args.seed)
     out = table.frame[["sample_id", "group", "label"]].assign(part=parts)

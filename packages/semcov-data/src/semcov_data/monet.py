@@ -153,9 +153,10 @@ class MonetScorer:
             raise ValueError(f"model_path: {str(path)!r} is not a directory with a CLIP model")
         self.config = config or MonetConfig()
         self.concepts = _concepts(concepts)
-        self.model = (
-            CLIPModel.from_pretrained(path, local_files_only=True).to(self.config.device).eval()
-        )
+        # transformers declares `to` through functools.wraps(nn.Module.to), whose typeshed type
+        # keeps the unbound `self` as first parameter, so the bound call looks mistyped.
+        model = CLIPModel.from_pretrained(path, local_files_only=True)
+        self.model = model.to(self.config.device).eval()  # type: ignore[arg-type]
         self.processor = CLIPProcessor.from_pretrained(path, local_files_only=True)
         self._concept_text, self._reference_text = self._text_embeddings()
 

@@ -90,7 +90,12 @@ def _sampler(
     if n < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples!r}")
     return WeightedRandomSampler(
-        torch.as_tensor(weights, dtype=torch.double), n, replacement=True, generator=generator
+        # torch's annotation says Sequence[float]; the sampler runs torch.as_tensor on it and
+        # documents tensors as accepted.
+        torch.as_tensor(weights, dtype=torch.double),  # type: ignore[arg-type]
+        n,
+        replacement=True,
+        generator=generator,
     )
 
 

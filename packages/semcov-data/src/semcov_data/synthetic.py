@@ -329,8 +329,10 @@ def render_lesion(scene: dict[str, Any], modality: str, size: int) -> np.ndarray
         # Ink hugging the border: a dark, uneven rim that looks like an irregular edge.
         offset = base_radius * 1.05
         arc = [px(cx - offset), px(cy - offset), px(cx + offset), px(cy + offset)]
-        start = float(rng.uniform(0, 360))
-        draw.arc(arc, start, start + float(rng.uniform(120, 300)), fill=(95, 40, 125), width=2)
+        arc_start = float(rng.uniform(0, 360))
+        draw.arc(
+            arc, arc_start, arc_start + float(rng.uniform(120, 300)), fill=(95, 40, 125), width=2
+        )
 
     pixels = np.asarray(canvas, dtype=np.uint8)
     return to_clinical(pixels) if modality == "clinical" else pixels

@@ -106,7 +106,7 @@ def check_probabilities(value: Tensor, name: str) -> Tensor:
 
 def check_feature_map(features: object, name: str, channels: int, label: str = "D") -> Tensor:
     """A floating (B, C, H, W) tensor with C = ``channels``; ``label`` names C in the message."""
-    check_tensor(
+    features = check_tensor(
         features,
         name,
         ndim=4,
@@ -120,7 +120,7 @@ def check_descriptors(
     descriptors: object, num_descriptors: int, batch_of: Tensor, batch_name: str
 ) -> Tensor:
     """Floating (B, K) descriptor probabilities whose batch matches ``batch_of``."""
-    check_tensor(
+    descriptors = check_tensor(
         descriptors,
         "descriptors",
         ndim=2,

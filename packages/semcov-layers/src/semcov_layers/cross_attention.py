@@ -74,13 +74,13 @@ class DescriptorCrossAttention(nn.Module):
         self.norm1 = norm_layer(dim)
         hidden = int(dim * mlp_ratio)
         if hidden > 0:
-            self.mlp = nn.Sequential(
+            self.mlp: nn.Sequential | None = nn.Sequential(
                 nn.Linear(dim, hidden),
                 act_layer(),
                 nn.Linear(hidden, dim),
                 nn.Dropout(proj_drop),
             )
-            self.norm2 = norm_layer(dim)
+            self.norm2: nn.Module | None = norm_layer(dim)
         else:
             self.mlp = None
             self.norm2 = None
@@ -95,8 +95,10 @@ class DescriptorCrossAttention(nn.Module):
         Returns:
             Updated token(s) t, same shape as ``query``.
         """
-        check_tensor(query, "query", ndim=(2, 3), shape=f"(B, D) or (B, Q, D) with D = {self.dim}")
-        check_tensor(
+        query = check_tensor(
+            query, "query", ndim=(2, 3), shape=f"(B, D) or (B, Q, D) with D = {self.dim}"
+        )
+        context = check_tensor(
             context,
             "context",
             ndim=3,
@@ -126,7 +128,7 @@ class DescriptorCrossAttention(nn.Module):
         )
         attended = self.proj_drop(self.proj(rearrange(attended, "b h q d -> b q (h d)")))
         tokens = self.norm1(tokens + attended)
-        if self.mlp is not None:
+        if self.mlp is not None and self.norm2 is not None:
             tokens = self.norm2(tokens + self.mlp(tokens))
         return rearrange(tokens, "b 1 d -> b d") if single else tokens
 

@@ -31,6 +31,10 @@ FUSION_MODES = ("descriptor", "feature", "add", "mul", "gated")
 MAP_NORMS = ("softmax", "none")
 
 
+def _missing_map(name: str, mode: str) -> str:
+    return f"`{name}` of shape (B, K, H, W) is required in mode {mode!r}"
+
+
 def fuse_descriptor_maps(
     feature_map: Tensor | None,
     descriptor_map: Tensor | None,
@@ -53,14 +57,16 @@ def fuse_descriptor_maps(
         The fused map, shape (B, K, H, W).
     """
     check_choice(mode, "mode", FUSION_MODES)
-    if mode != "descriptor" and feature_map is None:
-        raise ValueError(f"`feature_map` of shape (B, K, H, W) is required in mode {mode!r}")
-    if mode != "feature" and descriptor_map is None:
-        raise ValueError(f"`descriptor_map` of shape (B, K, H, W) is required in mode {mode!r}")
     if mode == "descriptor":
+        if descriptor_map is None:
+            raise ValueError(_missing_map("descriptor_map", mode))
         return descriptor_map
+    if feature_map is None:
+        raise ValueError(_missing_map("feature_map", mode))
     if mode == "feature":
         return feature_map
+    if descriptor_map is None:
+        raise ValueError(_missing_map("descriptor_map", mode))
     if mode == "add":
         return feature_map + descriptor_map
     if mode == "mul":
@@ -138,7 +144,7 @@ class DescriptorEmbedding(nn.Module):
         Returns:
             Descriptor token t_d, shape (B, D).
         """
-        check_tensor(
+        descriptors = check_tensor(
             descriptors,
             "descriptors",
             ndim=2,
@@ -231,7 +237,7 @@ class SemanticDescriptorMap(nn.Module):
             expected = f"(B, {self.token_dim})"
             if token is None:
                 raise ValueError(f"`token` of shape {expected} is required in mode {self.mode!r}")
-            check_tensor(token, "token", ndim=2, shape=expected, sizes={1: self.token_dim})
+            token = check_tensor(token, "token", ndim=2, shape=expected, sizes={1: self.token_dim})
             check_same_batch(features, "features", token, "token")
 
     def branches(

@@ -186,6 +186,8 @@ class SemanticEncoderLayer(nn.Module):
                 self.token_mix = nn.Parameter(torch.zeros(dim))
 
     def _attend(self, token: Tensor, features: Tensor) -> Tensor:
+        if self.attn is None:
+            raise RuntimeError("this encoder order has no cross-attention layer")
         return self.attn(token, rearrange(features, "b d h w -> b (h w) d"))
 
     def forward(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from torch import Tensor, nn
 
@@ -33,7 +34,9 @@ class TimmFeatureExtractor(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         """Return ``model.forward_features(images)``: (B, C, H, W) for CNNs, (B, N, C) for ViTs."""
-        return self.model.forward_features(images)
+        # timm models define forward_features; nn.Module's type knows only submodules/tensors.
+        forward_features = cast("Callable[[Tensor], Tensor]", self.model.forward_features)
+        return forward_features(images)
 
 
 def create_semcovnet(
@@ -84,7 +87,7 @@ def create_semcovnet(
     options.setdefault("num_prefix_tokens", int(getattr(model, "num_prefix_tokens", 0) or 0))
     return SemCovNet(
         TimmFeatureExtractor(model),
-        int(model.num_features),
+        int(cast(int, model.num_features)),
         num_classes,
         num_descriptors,
         **options,

@@ -162,11 +162,11 @@ class DescriptorAttentionModulation(nn.Module):
             ``F + F_s`` (or ``F_s`` when ``residual=False``), shape (B, D, H, W).
         """
         check_feature_map(features, "features", self.dim)
-        check_tensor(
+        token = check_tensor(
             token, "token", ndim=2, shape=f"(B, {self.token_dim})", sizes={1: self.token_dim}
         )
         k = self.num_descriptors
-        check_tensor(
+        descriptor_map = check_tensor(
             descriptor_map,
             "descriptor_map",
             ndim=4,

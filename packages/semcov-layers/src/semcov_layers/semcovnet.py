@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from einops import rearrange
 from torch import Tensor, nn
@@ -83,7 +84,7 @@ class SemCovNet(nn.Module):
         num_prefix_tokens: int = 0,
         token_grid: tuple[int, int] | None = None,
         drop_rate: float = 0.0,
-        **encoder_options: object,
+        **encoder_options: Any,
     ) -> None:
         super().__init__()
         if not isinstance(backbone, nn.Module):
@@ -156,7 +157,7 @@ class SemCovNet(nn.Module):
         Returns:
             F, shape (B, feature_dim, H_f, W_f).
         """
-        check_tensor(images, "images", ndim=4, shape="(B, C, H, W)")
+        images = check_tensor(images, "images", ndim=4, shape="(B, C, H, W)")
         check_floating(images, "images")
         return self._to_feature_map(self.backbone(images))
 
@@ -170,7 +171,7 @@ class SemCovNet(nn.Module):
         Returns:
             :class:`SemCovNetOutput`.
         """
-        check_tensor(images, "images", ndim=4, shape="(B, C, H, W)")
+        images = check_tensor(images, "images", ndim=4, shape="(B, C, H, W)")
         check_descriptors(descriptors, self.num_descriptors, images, "images")
         check_probabilities(descriptors, "descriptors")
 

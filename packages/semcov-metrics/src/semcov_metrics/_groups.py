@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -137,7 +137,7 @@ def cell_sums(
             block = np.greater_equal(block, threshold)
         block = np.ascontiguousarray(block.T, dtype=np.float64)
         blocks = [block]
-        if extra:
+        if also_threshold is not None:
             blocks.append(np.greater_equal(block, also_threshold[:, None]).astype(np.float64))
         if sample_weight is not None:
             # A Fortran-ordered input (DataFrame.to_numpy() often is) gives a view here:
@@ -158,6 +158,18 @@ def cell_sums(
 
 
 _BLOCK_ROWS = 8192
+
+
+@overload
+def membership_threshold(
+    n_descriptors: int, membership: Literal["hard"], threshold: Any
+) -> np.ndarray: ...
+
+
+@overload
+def membership_threshold(
+    n_descriptors: int, membership: str, threshold: Any
+) -> np.ndarray | None: ...
 
 
 def membership_threshold(n_descriptors: int, membership: str, threshold: Any) -> np.ndarray | None:

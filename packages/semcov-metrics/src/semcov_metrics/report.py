@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from semcov_metrics._groups import (
+    Grid,
+    Split,
     encode_split,
     make_grid,
     membership_threshold,
@@ -41,6 +43,9 @@ __all__ = [
     "SemanticFairnessReport",
     "semantic_fairness_report",
 ]
+
+# (grid, test split, predicted class codes): the leading arguments of ``tpr_sums``.
+_SumsArgs = tuple[Grid, Split, np.ndarray]
 
 _TRAIN = ("train_descriptors", "train_labels", "train_subgroups")
 _TEST = ("test_descriptors", "test_labels", "test_subgroups")
@@ -389,7 +394,7 @@ def _tail_sensitivity(
 
 
 def _bootstrap(
-    args: tuple[Any, ...],
+    args: _SumsArgs,
     thresholds: tuple[np.ndarray | None, np.ndarray],
     coverage: np.ndarray,
     min_support: float,
@@ -416,7 +421,7 @@ def _bootstrap(
 
 
 def _membership_sums(
-    args: tuple[Any, ...],
+    args: _SumsArgs,
     threshold: np.ndarray | None,
     hard_threshold: np.ndarray,
     sample_weight: np.ndarray | None = None,

@@ -77,6 +77,9 @@ class CoverageDisparityIndex(Metric):
     full_state_update = False
     higher_is_better = False
     is_differentiable = False
+    coverage: torch.Tensor
+    support: torch.Tensor
+    hits: torch.Tensor
 
     def __init__(
         self,

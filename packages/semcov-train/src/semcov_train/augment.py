@@ -132,6 +132,9 @@ class BatchAugmentation(nn.Module):
         std: normalisation std.
     """
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self,
         steps: Sequence[nn.Module],

@@ -40,7 +40,7 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     """Write `path` through ``write(file)`` into a temporary sibling, fsync, rename into place."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

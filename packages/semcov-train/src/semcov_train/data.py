@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ from .config import N_FOLDS, TrainConfig
 from .distributed import DistContext, barrier
 from .split_parts import split_tables, test_draw_table
 from .synthetic_data import prepare_synthetic
+
+if TYPE_CHECKING:
+    from semcov_data import SemCovDataset
 
 __all__ = [
     "DATASETS",
@@ -201,7 +205,7 @@ def load_table(config: TrainConfig, context: DistContext | None = None):
     elif config.data_root is None:
         root = None
     else:
-        root = Path(config.data_root).expanduser()  # type: ignore[arg-type]
+        root = Path(config.data_root).expanduser()
     return spec.load(config, root, modality, subgroup, target)
 
 
@@ -247,9 +251,9 @@ class DataBundle:
         report: the loader's summary (rows kept / excluded).
     """
 
-    train: object
-    val: object
-    test: object
+    train: SemCovDataset
+    val: SemCovDataset
+    test: SemCovDataset
     classes: tuple[str, ...]
     descriptor_names: tuple[str, ...]
     subgroup_values: tuple[str, ...]

@@ -130,7 +130,8 @@ def worker_init(worker_id: int) -> None:
 def uniform_sampler(n: int, context: DistContext, seed: int) -> DistributedSampler:
     """Shuffled sampler of a training split for this rank (``set_epoch`` reshuffles)."""
     return DistributedSampler(
-        range(n),
+        # The sampler only takes len() of its dataset; torch annotates it as Dataset.
+        range(n),  # type: ignore[arg-type]
         num_replicas=context.world_size,
         rank=context.rank,
         shuffle=True,
@@ -244,7 +245,7 @@ def all_gather_objects(value: Any, context: DistContext) -> list[Any]:
 
 class _GatherWithGrad(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, tensor: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, tensor: Tensor) -> Tensor:
         world = dist.get_world_size()
         ctx.rank, ctx.size = dist.get_rank(), tensor.shape[0]
         parts = [torch.empty_like(tensor) for _ in range(world)]
@@ -252,7 +253,7 @@ class _GatherWithGrad(torch.autograd.Function):
         return torch.cat(parts)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         grad = grad.contiguous().clone()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
         return grad[ctx.rank * ctx.size : (ctx.rank + 1) * ctx.size]

@@ -120,14 +120,23 @@ def predict(
         k: (np.concatenate([g[k] for g in gathered]) if gathered[0][k] is not None else None)
         for k in local
     }
-    order = np.argsort(merged["index"], kind="stable")
+    index = _gathered(merged, "index")
+    order = np.argsort(index, kind="stable")
     return Predictions(
-        index=merged["index"][order],
-        probabilities=merged["prob"][order],
-        embedding=merged["emb"][order],
+        index=index[order],
+        probabilities=_gathered(merged, "prob")[order],
+        embedding=_gathered(merged, "emb")[order],
         descriptor_embedding=None if merged["demb"] is None else merged["demb"][order],
-        loss=float(merged["nll"].mean()),
+        loss=float(_gathered(merged, "nll").mean()),
     )
+
+
+def _gathered(merged: dict[str, np.ndarray | None], key: str) -> np.ndarray:
+    """A part that every batch produces (so present whenever any rank had samples)."""
+    value = merged[key]
+    if value is None:
+        raise RuntimeError(f"no {key!r} predictions were gathered")
+    return value
 
 
 def _quiet(function, *args, **kwargs):
@@ -207,7 +216,7 @@ def bootstrap_performance(
         return {}
     rng = np.random.default_rng(seed)
     n = len(labels)
-    values = {k: [] for k in PERFORMANCE_KEYS}
+    values: dict[str, list[float]] = {k: [] for k in PERFORMANCE_KEYS}
     for _ in range(n_boot):
         rows = rng.integers(0, n, n)
         for key, value in _performance(labels[rows], probabilities[rows]).items():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .models import ClassifierOutput, timm_kwargs
+from .models import ClassifierOutput, timm_api, timm_kwargs
 
 __all__ = ["LateFusionClassifier"]
 
@@ -57,7 +57,7 @@ class LateFusionClassifier(nn.Module):
             **timm_kwargs(backbone, image_size),
         )
         self.num_descriptors = num_descriptors
-        self.num_features = int(self.model.num_features)
+        self.num_features = int(timm_api(self.model).num_features)
         self.head = nn.Linear(self.num_features + num_descriptors, num_classes)
 
     def forward(self, images: Tensor, descriptors: Tensor | None = None) -> ClassifierOutput:
@@ -68,6 +68,7 @@ class LateFusionClassifier(nn.Module):
                 f"descriptors must have shape (B, {self.num_descriptors}), "
                 f"got {tuple(descriptors.shape)}"
             )
-        features = self.model.forward_head(self.model.forward_features(images), pre_logits=True)
+        model = timm_api(self.model)
+        features = model.forward_head(model.forward_features(images), pre_logits=True)
         embedding = torch.cat([features, descriptors.to(features.dtype)], dim=1)
         return ClassifierOutput(self.head(embedding), embedding)

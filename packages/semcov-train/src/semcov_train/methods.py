@@ -13,7 +13,7 @@ from torch import nn
 
 from ._registry import lookup
 from .config import TrainConfig
-from .models import EncoderClassifier, TimmClassifier, load_clip_encoder, timm_kwargs
+from .models import EncoderClassifier, TimmClassifier, load_clip_encoder, timm_api, timm_kwargs
 from .objectives import (
     CrossEntropyObjective,
     GroupDROObjective,
@@ -100,7 +100,7 @@ def _timm(config: TrainConfig, data, method: Method) -> nn.Module:
     )
     if config.freeze_backbone:
         _freeze(model.model)
-        for parameter in model.model.get_classifier().parameters():
+        for parameter in timm_api(model.model).get_classifier().parameters():
             parameter.requires_grad_(True)
     return model
 

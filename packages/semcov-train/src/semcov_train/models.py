@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from transformers import CLIPModel, CLIPVisionConfig
 
 __all__ = [
     "CLIP_MEAN",
@@ -45,6 +49,23 @@ class ClassifierOutput:
 
     logits: Tensor
     embedding: Tensor
+
+
+class TimmModel(Protocol):
+    """The part of a timm model's interface (beyond ``nn.Module``) that the methods use."""
+
+    num_features: int
+
+    def forward_features(self, x: Tensor) -> Tensor: ...
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor: ...
+
+    def get_classifier(self) -> nn.Module: ...
+
+
+def timm_api(model: nn.Module) -> TimmModel:
+    """``model`` (made by ``timm.create_model``) typed with timm's model interface."""
+    return cast(TimmModel, model)
 
 
 def timm_kwargs(backbone: str, image_size: int) -> dict:
@@ -88,9 +109,10 @@ class TimmClassifier(nn.Module):
         )
 
     def forward(self, images: Tensor, descriptors: Tensor | None = None) -> ClassifierOutput:
-        features = self.model.forward_features(images)
-        embedding = self.model.forward_head(features, pre_logits=True)
-        return ClassifierOutput(self.model.get_classifier()(embedding), embedding)
+        model = timm_api(self.model)
+        features = model.forward_features(images)
+        embedding = model.forward_head(features, pre_logits=True)
+        return ClassifierOutput(model.get_classifier()(embedding), embedding)
 
 
 def load_clip_encoder(path: str | Path, method: str, download_hint: str) -> nn.Module:
@@ -127,12 +149,15 @@ def load_clip_encoder(path: str | Path, method: str, download_hint: str) -> nn.M
 
 
 class _ClipVision(nn.Module):
-    def __init__(self, clip: nn.Module) -> None:
+    def __init__(self, clip: CLIPModel) -> None:
         super().__init__()
         self.vision_model = clip.vision_model
         self.visual_projection = clip.visual_projection
-        self.image_size = int(clip.config.vision_config.image_size)
-        self.embed_dim = int(clip.config.projection_dim)
+        # transformers annotates these config fields as optional (they may be unset before the
+        # config is built); a loaded CLIP model holds a CLIPVisionConfig and an int.
+        vision_config = cast("CLIPVisionConfig", clip.config.vision_config)
+        self.image_size = int(cast(int, vision_config.image_size))
+        self.embed_dim = int(cast(int, clip.config.projection_dim))
 
     def forward(self, pixel_values: Tensor) -> Tensor:
         pooled = self.vision_model(pixel_values=pixel_values).pooler_output
@@ -153,6 +178,9 @@ class EncoderClassifier(nn.Module):
         freeze_encoder: train the head only (a linear probe).
     """
 
+    scale: Tensor
+    shift: Tensor
+
     def __init__(
         self,
         encoder: nn.Module,
@@ -167,7 +195,8 @@ class EncoderClassifier(nn.Module):
             for parameter in self.encoder.parameters():
                 parameter.requires_grad_(False)
         self.head_drop = nn.Dropout(drop_rate)
-        self.classifier = nn.Linear(int(encoder.embed_dim), num_classes)
+        # The encoder's contract (see Args) adds these int attributes to nn.Module.
+        self.classifier = nn.Linear(int(cast(int, encoder.embed_dim)), num_classes)
         scale = torch.tensor(IMAGENET_STD) / torch.tensor(CLIP_STD)
         shift = (torch.tensor(IMAGENET_MEAN) - torch.tensor(CLIP_MEAN)) / torch.tensor(CLIP_STD)
         self.register_buffer("scale", scale.view(1, 3, 1, 1), persistent=False)
@@ -175,7 +204,7 @@ class EncoderClassifier(nn.Module):
 
     def forward(self, images: Tensor, descriptors: Tensor | None = None) -> ClassifierOutput:
         pixels = images * self.scale.to(images.dtype) + self.shift.to(images.dtype)
-        size = int(self.encoder.image_size)
+        size = int(cast(int, self.encoder.image_size))
         if pixels.shape[-2:] != (size, size):
             pixels = F.interpolate(pixels, size=(size, size), mode="bilinear", align_corners=False)
         embedding = self.encoder(pixels)

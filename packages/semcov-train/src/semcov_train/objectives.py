@@ -8,6 +8,8 @@ back-propagated and whose other entries are logged (detached) per epoch.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -218,7 +220,7 @@ class SemCovObjective(nn.Module):
         super().__init__()
         from semcov_layers import SemCovLoss
 
-        cdi_options = {}
+        cdi_options: dict[str, Any] = {}
         if coverage is not None:
             cdi_options = {"decay": cdi_decay, "membership": cdi_membership}
         # The DVA and CDI terms are weighted here (DDP-aware); SemCovLoss adds CE + desc only.

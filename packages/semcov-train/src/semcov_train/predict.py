@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -208,7 +209,7 @@ def _metrics(config, table, probabilities, predicted, threshold, subgroups) -> d
             # performance_report cuts at 0.5; the run decides at its own threshold
             performance["balanced_accuracy"] = float(balanced_accuracy_score(labels, predicted))
             performance["macro_f1"] = float(f1_score(labels, predicted, average="macro"))
-    report = {"performance": performance, "fairness": None}
+    report: dict[str, Any] = {"performance": performance, "fairness": None}
     if not subgroups:
         report["fairness_note"] = "the CSV has no subgroup column(s): no fairness report"
         return report

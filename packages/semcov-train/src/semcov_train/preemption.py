@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 __all__ = ["PREEMPTED_EXIT_CODE", "PreemptionGuard", "TrainingPreempted"]
 
@@ -47,7 +49,7 @@ class PreemptionGuard:
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous = None
+        self._previous: Callable[[int, FrameType | None], Any] | int | None = None
         self._active = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import cast
 
 from .config import TrainConfig
 from .distributed import DistContext, barrier
@@ -39,7 +40,9 @@ def _renderer_digest() -> str:
     """Hash of the synthetic renderer's source: a changed renderer makes a new benchmark."""
     from semcov_data import synthetic, synthetic_cues
 
-    source = b"".join(Path(m.__file__).read_bytes() for m in (synthetic, synthetic_cues))
+    # Both are plain source modules, whose __file__ is always set.
+    files = [cast(str, m.__file__) for m in (synthetic, synthetic_cues)]
+    source = b"".join(Path(f).read_bytes() for f in files)
     return hashlib.sha256(source).hexdigest()[:16]
 
 

@@ -17,7 +17,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from .augment import batch_augmentation
 from .checkpoint import (
@@ -351,11 +351,13 @@ class _Trainer:
                 threshold=config.cas_threshold,
                 balance_classes=config.cas_balance_classes,
             )
-            self.sampler = WeightedDistributedSampler(
-                weights,
-                num_replicas=context.world_size,
-                rank=context.rank,
-                seed=derive_seed(config.seed, 1),
+            self.sampler: WeightedDistributedSampler | DistributedSampler = (
+                WeightedDistributedSampler(
+                    weights,
+                    num_replicas=context.world_size,
+                    rank=context.rank,
+                    seed=derive_seed(config.seed, 1),
+                )
             )
         else:
             self.sampler = uniform_sampler(len(data.train), context, derive_seed(config.seed, 1))
@@ -402,7 +404,7 @@ class _Trainer:
         self.model, self.objective = model, objective
         self.step_module = TrainStep(model, objective, self.context, self.amp)
         if self.context.distributed:
-            self.step = DistributedDataParallel(
+            self.step: nn.Module = DistributedDataParallel(
                 self.step_module,
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
             )
@@ -503,9 +505,11 @@ class _Trainer:
         self.step.train()
         sums: dict[str, torch.Tensor] = {}
         seen, start, elapsed_before = 0, 0, 0.0
+        resume_rng = None  # the RNG states after the last trained step, when resuming
         progress = state.get("progress")
         if progress:  # resumed inside this epoch
             start, seen, elapsed_before = progress["step"], progress["seen"], progress["elapsed"]
+            resume_rng = progress["rng"][self.context.rank]
             sums = {k: v.to(self.device) for k, v in progress["sums"].items()}
             mix_generator.set_state(progress["mix"][self.context.rank])
         started = time.perf_counter() - elapsed_before
@@ -519,8 +523,8 @@ class _Trainer:
             if index < start:
                 # Replayed, not trained: the loader (and its workers) draw the same augmentations
                 # as before the stop; the RNG states after the last trained step come back here.
-                if index == start - 1:
-                    set_rng_state(progress["rng"][self.context.rank])
+                if index == start - 1 and resume_rng is not None:
+                    set_rng_state(resume_rng)
                 continue
             images = batch["image"].to(self.device, non_blocking=True)
             if self.batch_augment is not None:
@@ -695,7 +699,7 @@ class _Trainer:
         )
         shared = evaluation.results if evaluation is not None else None
         results = all_gather_objects(shared, self.context)[0]
-        if self.main:
+        if evaluation is not None:  # rank 0
             frame = predictions_frame(predictions, self.data, threshold=threshold)
             atomic_write(self.run_dir / PREDICTIONS_FILE, lambda f: frame.to_parquet(f))
             scg = evaluation.scg.to_csv(index=False, lineterminator="\n").encode()

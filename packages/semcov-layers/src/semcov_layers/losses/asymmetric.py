@@ -21,9 +21,9 @@ _FLOOR = 1e-12
 
 
 def _binary_targets(logits: Tensor, targets: Tensor) -> Tensor:
-    check_tensor(logits, "logits", ndim=(1, 2), shape="(B, C) or (B,)")
+    logits = check_tensor(logits, "logits", ndim=(1, 2), shape="(B, C) or (B,)")
     check_floating(logits, "logits")
-    check_tensor(
+    targets = check_tensor(
         targets,
         "targets",
         ndim=(1, 2),

@@ -145,7 +145,7 @@ def _check_inputs(
     num_descriptors: int,
     num_subgroups: int,
 ) -> None:
-    check_tensor(
+    logits = check_tensor(
         logits, "logits", ndim=(1, 2), shape=f"(B,) or (B, 1) binary, or (B, {num_classes})"
     )
     check_floating(logits, "logits")
@@ -160,11 +160,11 @@ def _check_inputs(
             f"`logits` must have shape (B, {num_classes}) to match the coverage tensor, got shape "
             f"{tuple(logits.shape)}"
         )
-    check_tensor(targets, "targets", ndim=1, shape="(B,) of class indices")
+    targets = check_tensor(targets, "targets", ndim=1, shape="(B,) of class indices")
     check_integer(targets, "targets")
     check_same_batch(logits, "logits", targets, "targets")
     check_index_range(targets, "targets", num_classes)
-    check_tensor(
+    descriptors = check_tensor(
         descriptors,
         "descriptors",
         ndim=2,
@@ -174,14 +174,14 @@ def _check_inputs(
     check_floating(descriptors, "descriptors")
     check_same_batch(logits, "logits", descriptors, "descriptors")
     check_probabilities(descriptors, "descriptors")
-    check_tensor(subgroups, "subgroups", ndim=1, shape="(B,) of subgroup indices")
+    subgroups = check_tensor(subgroups, "subgroups", ndim=1, shape="(B,) of subgroup indices")
     check_integer(subgroups, "subgroups")
     check_same_batch(logits, "logits", subgroups, "subgroups")
     check_index_range(subgroups, "subgroups", num_subgroups)
 
 
 def _check_coverage(coverage: object) -> Tensor:
-    check_tensor(
+    coverage = check_tensor(
         coverage, "coverage", ndim=3, shape="(num_classes, num_descriptors, num_subgroups)"
     )
     check_floating(coverage, "coverage")
@@ -288,6 +288,10 @@ class CDIRegularizer(nn.Module):
         decay: Factor applied to the running sums before adding a batch, in [0, 1].
         min_support: SCGs whose accumulated support is at or below this are left out.
     """
+
+    coverage: Tensor
+    running_support: Tensor
+    running_hits: Tensor
 
     def __init__(
         self,

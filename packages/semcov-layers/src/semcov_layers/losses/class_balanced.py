@@ -56,7 +56,7 @@ def class_balanced_weights(
 
 
 def _check_inputs(logits: object, targets: object, num_classes: int) -> bool:
-    check_tensor(
+    logits = check_tensor(
         logits, "logits", ndim=(1, 2), shape=f"(B, {num_classes}), or (B,) for binary sigmoid"
     )
     check_floating(logits, "logits")
@@ -68,7 +68,7 @@ def _check_inputs(logits: object, targets: object, num_classes: int) -> bool:
             f"`logits` must have shape (B, {num_classes}) to match `samples_per_class`, got shape "
             f"{tuple(logits.shape)}"
         )
-    check_tensor(targets, "targets", ndim=1, shape="(B,) of class indices")
+    targets = check_tensor(targets, "targets", ndim=1, shape="(B,) of class indices")
     check_integer(targets, "targets")
     check_same_batch(logits, "logits", targets, "targets")
     check_index_range(targets, "targets", num_classes)
@@ -103,7 +103,7 @@ def class_balanced_loss(
     """
     check_choice(loss_type, "loss_type", CB_LOSS_TYPES)
     check_choice(reduction, "reduction", REDUCTIONS)
-    check_tensor(weights, "weights", ndim=1, shape="(C,)")
+    weights = check_tensor(weights, "weights", ndim=1, shape="(C,)")
     binary = _check_inputs(logits, targets, weights.shape[0])
     if binary and loss_type == "softmax":
         raise ValueError(
@@ -132,6 +132,8 @@ class ClassBalancedLoss(nn.Module):
         loss_type: ``softmax`` (cross-entropy) or ``sigmoid`` (one-vs-all BCE).
         reduction: ``mean | sum | none``.
     """
+
+    weights: Tensor
 
     def __init__(
         self,

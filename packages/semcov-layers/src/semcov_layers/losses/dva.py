@@ -15,8 +15,8 @@ __all__ = ["DVALoss", "dva_loss"]
 
 
 def _check_pair(embedding: object, descriptor_embedding: object) -> None:
-    check_tensor(embedding, "embedding", ndim=2, shape="(B, D)")
-    check_tensor(
+    embedding = check_tensor(embedding, "embedding", ndim=2, shape="(B, D)")
+    descriptor_embedding = check_tensor(
         descriptor_embedding,
         "descriptor_embedding",
         ndim=2,

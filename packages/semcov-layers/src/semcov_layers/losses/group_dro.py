@@ -21,9 +21,11 @@ __all__ = ["GroupDROLoss", "group_dro_loss", "group_losses"]
 
 
 def _check_inputs(losses: object, groups: object, num_groups: int) -> None:
-    check_tensor(losses, "losses", ndim=1, shape="(B,) per-sample losses (use reduction='none')")
+    losses = check_tensor(
+        losses, "losses", ndim=1, shape="(B,) per-sample losses (use reduction='none')"
+    )
     check_floating(losses, "losses")
-    check_tensor(groups, "groups", ndim=1, shape="(B,) of group indices")
+    groups = check_tensor(groups, "groups", ndim=1, shape="(B,) of group indices")
     check_integer(groups, "groups")
     check_same_batch(losses, "losses", groups, "groups")
     check_index_range(groups, "groups", num_groups)
@@ -62,7 +64,7 @@ def group_dro_loss(losses: Tensor, groups: Tensor, group_weights: Tensor) -> Ten
     Returns:
         Scalar.
     """
-    check_tensor(group_weights, "group_weights", ndim=1, shape="(G,)")
+    group_weights = check_tensor(group_weights, "group_weights", ndim=1, shape="(G,)")
     per_group, _ = group_losses(losses, groups, group_weights.shape[0])
     return per_group @ group_weights.to(per_group)
 
@@ -93,6 +95,9 @@ class GroupDROLoss(nn.Module):
         adjustment: C >= 0; needs ``group_counts``.
         group_counts: Training samples per group n_g, length G (for the adjustment).
     """
+
+    group_counts: Tensor
+    log_weights: Tensor
 
     def __init__(
         self,
@@ -125,7 +130,8 @@ class GroupDROLoss(nn.Module):
             counts = torch.ones(num_groups)
         self.register_buffer("group_counts", counts)
         self.register_buffer(
-            "log_weights", torch.full((num_groups,), -torch.log(torch.tensor(float(num_groups))))
+            "log_weights",
+            torch.full((num_groups,), -torch.log(torch.tensor(float(num_groups))).item()),
         )
         self.last_group_losses: Tensor | None = None
         self.last_group_counts: Tensor | None = None

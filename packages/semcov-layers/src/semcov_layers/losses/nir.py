@@ -32,9 +32,11 @@ def nir_regularizer(activations: Tensor, logits: Tensor, *, reduction: str = "me
         Scalar, or shape (C,) with ``reduction="none"`` (C = 2 for binary logits).
     """
     check_choice(reduction, "reduction", REDUCTIONS)
-    check_tensor(activations, "activations", ndim=2, shape="(B, N)")
+    activations = check_tensor(activations, "activations", ndim=2, shape="(B, N)")
     check_floating(activations, "activations")
-    check_tensor(logits, "logits", ndim=(1, 2), shape="(B, C), or (B,) / (B, 1) for binary")
+    logits = check_tensor(
+        logits, "logits", ndim=(1, 2), shape="(B, C), or (B,) / (B, 1) for binary"
+    )
     check_floating(logits, "logits")
     check_same_batch(activations, "activations", logits, "logits")
     logits = as_float(logits)

@@ -38,7 +38,7 @@ def semantic_scale(features: Tensor, *, normalize: bool = True, center: bool = T
     Returns:
         0-d float64 tensor, >= 0.
     """
-    check_tensor(features, "features", ndim=2, shape="(m, d) with m >= 1")
+    features = check_tensor(features, "features", ndim=2, shape="(m, d) with m >= 1")
     check_floating(features, "features")
     if features.shape[0] == 0:
         raise ValueError("`features` must have shape (m, d) with m >= 1, got 0 rows")
@@ -69,7 +69,7 @@ def semantic_scale_weights(scales: Tensor, *, alpha: float = 1.0, eps: float = 1
     Returns:
         Float32 weights, shape (C,).
     """
-    check_tensor(scales, "scales", ndim=1, shape="(C,)")
+    scales = check_tensor(scales, "scales", ndim=1, shape="(C,)")
     if alpha < 0:
         raise ValueError(f"`alpha` must be >= 0, got {alpha}")
     inverse = scales.double().clamp_min(eps).pow(-alpha)
@@ -99,6 +99,13 @@ class SemanticScaleBalancedLoss(nn.Module):
         loss_type: ``softmax`` (cross-entropy) or ``sigmoid`` (one-vs-all BCE).
         reduction: ``mean | sum | none`` over the batch.
     """
+
+    bank: Tensor
+    bank_count: Tensor
+    bank_pointer: Tensor
+    scales: Tensor
+    weights: Tensor
+    steps: Tensor
 
     def __init__(
         self,
@@ -191,7 +198,7 @@ class SemanticScaleBalancedLoss(nn.Module):
         Returns:
             Scalar, or shape (B,) with ``reduction="none"``.
         """
-        check_tensor(
+        features = check_tensor(
             features,
             "features",
             ndim=2,
@@ -199,7 +206,7 @@ class SemanticScaleBalancedLoss(nn.Module):
             sizes={1: self.feature_dim},
         )
         check_floating(features, "features")
-        check_tensor(logits, "logits", ndim=(1, 2), shape=f"(B, {self.num_classes})")
+        logits = check_tensor(logits, "logits", ndim=(1, 2), shape=f"(B, {self.num_classes})")
         check_same_batch(logits, "logits", features, "features")
         loss = class_balanced_loss(
             logits, targets, self.weights, loss_type=self.loss_type, reduction=self.reduction

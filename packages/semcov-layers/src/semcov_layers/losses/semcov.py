@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,15 @@ from .dva import DVALoss, dva_loss
 __all__ = ["SemCovLoss", "SemCovLossOutput", "semcov_loss"]
 
 _REDUCTIONS = ("mean", "sum")
+
+
+class _NetOutput(Protocol):
+    """What :class:`SemCovLoss` reads from a model output (e.g. a ``SemCovNetOutput``)."""
+
+    logits: Tensor
+    descriptor_logits: Tensor
+    embedding: Tensor
+    descriptor_embedding: Tensor
 
 
 @dataclass
@@ -96,18 +106,20 @@ def semcov_loss(
         :class:`SemCovLossOutput`.
     """
     check_choice(reduction, "reduction", _REDUCTIONS)
-    check_tensor(logits, "logits", ndim=(1, 2), shape="(B, T), or (B,) / (B, 1) for binary")
+    logits = check_tensor(
+        logits, "logits", ndim=(1, 2), shape="(B, T), or (B,) / (B, 1) for binary"
+    )
     check_floating(logits, "logits")
-    check_tensor(targets, "targets", ndim=1, shape="(B,) of class indices")
+    targets = check_tensor(targets, "targets", ndim=1, shape="(B,) of class indices")
     check_integer(targets, "targets")
     check_same_batch(logits, "logits", targets, "targets")
     binary = logits.dim() == 1 or logits.shape[1] == 1
     check_index_range(targets, "targets", 2 if binary else logits.shape[1])
-    check_tensor(descriptors, "descriptors", ndim=2, shape="(B, K)")
+    descriptors = check_tensor(descriptors, "descriptors", ndim=2, shape="(B, K)")
     check_floating(descriptors, "descriptors")
     check_same_batch(logits, "logits", descriptors, "descriptors")
     check_probabilities(descriptors, "descriptors")
-    check_tensor(
+    descriptor_logits = check_tensor(
         descriptor_logits,
         "descriptor_logits",
         ndim=2,
@@ -115,7 +127,7 @@ def semcov_loss(
         sizes={0: descriptors.shape[0], 1: descriptors.shape[1]},
     )
     check_floating(descriptor_logits, "descriptor_logits")
-    check_tensor(embedding, "embedding", ndim=2, shape="(B, D)")
+    embedding = check_tensor(embedding, "embedding", ndim=2, shape="(B, D)")
     check_same_batch(logits, "logits", embedding, "embedding")
 
     if classification_loss is None:
@@ -171,7 +183,7 @@ class SemCovLoss(nn.Module):
         symmetric_dva: bool = False,
         classification_loss: nn.Module | None = None,
         reduction: str = "mean",
-        **cdi_options: object,
+        **cdi_options: Any,
     ) -> None:
         super().__init__()
         check_choice(reduction, "reduction", _REDUCTIONS)
@@ -221,20 +233,21 @@ class SemCovLoss(nn.Module):
                 "`output` must be a SemCovNetOutput (or have logits, descriptor_logits, embedding, "
                 f"descriptor_embedding); missing {missing} on {type(output).__name__}"
             )
+        net = cast(_NetOutput, output)
         cdi = None
         if self.cdi is not None:
             if subgroups is None:
                 raise ValueError("`subgroups` of shape (B,) is required: this loss has a CDI term")
-            cdi = self.cdi(output.logits, targets, descriptors, subgroups)
+            cdi = self.cdi(net.logits, targets, descriptors, subgroups)
         elif subgroups is not None:
             raise ValueError(
                 "`subgroups` was given but the loss has no CDI term; build it with `coverage`"
             )
         return semcov_loss(
-            output.logits,
-            output.descriptor_logits,
-            output.embedding,
-            output.descriptor_embedding,
+            net.logits,
+            net.descriptor_logits,
+            net.embedding,
+            net.descriptor_embedding,
             targets,
             descriptors,
             temperature=self.dva.temperature,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +170,7 @@ def parse_app_args(
     *,
     real_dataset: str | None,
     datasets: Sequence[str] | None = None,
-    choices: Mapping[str, Sequence[str]] | None = None,
+    choices: Mapping[str, Collection[str]] | None = None,
 ) -> argparse.Namespace:
     """Parse and check the command line (a usage error naming the option, exit status 2).
 

@@ -149,7 +149,9 @@ def plan(
     entries = list(enumerate(runs, start=1))
     if shard_of is not None:
         entries = shard(entries, *shard_of)
-    jobs, unavailable, seen = [], {}, {}
+    jobs: list[Job] = []
+    unavailable: dict[str, str] = {}  # method -> why it cannot run here
+    seen: dict[Path, str] = {}  # run directory -> label of the run that claimed it
     for index, run in entries:
         config = run.config(preset, settings)
         run_dir = run_directory(config)
