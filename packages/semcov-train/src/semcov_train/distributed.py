@@ -209,7 +209,7 @@ def sampling_summary(sampler: Sampler, kind: str) -> dict[str, Any]:
         weights = sampler.weights.double()
         p = weights / weights.sum()
     else:
-        n = len(sampler.dataset)  # type: ignore[attr-defined, arg-type]
+        n = len(sampler.dataset)  # type: ignore[attr-defined]
         p = torch.full((n,), 1.0 / n, dtype=torch.float64)
     return {
         "kind": kind,
