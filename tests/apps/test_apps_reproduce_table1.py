@@ -52,6 +52,7 @@ def test_reproduce_table1_smoke_end_to_end(tmp_path, capsys, smoke_args):
     assert rows.loc[("ENet-B0", "dermoscopic"), "auc (paper)"] == "0.9114"
     assert "| ENet-B0 | clinical | 1 |" in first.out
     assert (out / "table1.md").read_text() == first.out.rstrip("\n") + "\n"
+    assert "- BAcc and Macro-F1 are at argmax" in first.out  # the table's note says so
     assert r"\begin{tabular}" in (out / "table1.tex").read_text()
 
     # Finished runs are skipped; an unfinished one (no DONE marker) resumes from last.pt.

@@ -411,12 +411,18 @@ def not_run_reasons(
     return reasons
 
 
-def emit(table, out: str | Path, stem: str) -> list[Path]:
-    """Print `table` as Markdown and write ``<stem>.md/.csv/.tex`` into `out`; their paths."""
+def emit(table, out: str | Path, stem: str, notes: Sequence[str] = ()) -> list[Path]:
+    """Print `table` as Markdown and write ``<stem>.md/.csv/.tex`` into `out`; their paths.
+    `notes` (what the cells mean) follow the Markdown table as a list, in print and in the file."""
     from semcov_train.reporting import format_table, write_tables
 
-    print(format_table(table, "markdown"))
+    text = format_table(table, "markdown")
+    if notes:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(f"- {note}" for note in notes)
+    print(text)
     paths = write_tables(table, out, stem)
+    if notes:
+        paths[0].write_text(text + "\n")
     for path in paths:
         report(f"wrote {path}")
     return paths
