@@ -7,16 +7,10 @@ import pytest
 import torch
 
 from semcov_data import SemCovDataset, load_milk10k
-from semcov_data.mixing import (
-    MIX_MODES,
-    BatchMixer,
-    CASMixSource,
-    cutmix_mask,
-    fmix_mask,
-    saliencymix_mask,
-    sample_mix_lambda,
-    spectral_residual_saliency,
-)
+from semcov_data import mixing
+from semcov_data.mix_masks import cutmix_mask, fmix_mask, saliencymix_mask, sample_mix_lambda
+from semcov_data.mixing import MIX_MODES, BatchMixer, CASMixSource
+from semcov_data.saliency import spectral_residual_saliency
 
 
 def _assert_close(actual, expected, *, atol=1e-6):
@@ -356,3 +350,10 @@ def test_bad_dataset_items_are_reported():
 
     with pytest.raises(TypeError, match="dataset items"):
         CASMixSource(Scalars(), [1.0, 1.0]).draw(2)
+
+
+def test_mixing_module_still_exports_the_masks_and_saliency_of_semcov_data_0_1():
+    assert mixing.cutmix_mask is cutmix_mask and mixing.fmix_mask is fmix_mask
+    assert mixing.saliencymix_mask is saliencymix_mask
+    assert mixing.sample_mix_lambda is sample_mix_lambda
+    assert mixing.spectral_residual_saliency is spectral_residual_saliency

@@ -1,10 +1,13 @@
 """Batch-level CutMix, FMix and SaliencyMix whose pasted-in source images can be drawn by
-compositional attribute scarcity (CAS), as a trainer's batch transform."""
+compositional attribute scarcity (CAS), as a trainer's batch transform.
+
+The masks live in :mod:`semcov_data.mix_masks` and the saliency detector in
+:mod:`semcov_data.saliency`; their names are importable from here too, as in semcov-data 0.1.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,8 +15,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from semcov_data._tensor_checks import (
+    check_generator,
+    check_images,
+    check_mix_lambda,
+    check_positive,
+    check_size,
+)
 from semcov_data._validation import check_choice
 from semcov_data.cas import cas_weights
+from semcov_data.mix_masks import (
+    cutmix_mask,
+    fmix_mask,
+    saliencymix_mask,
+    sample_mix_lambda,
+)
+from semcov_data.saliency import spectral_residual_saliency
 
 __all__ = [
     "MIX_MODES",
@@ -28,266 +45,6 @@ __all__ = [
 
 #: Mixing methods of :class:`BatchMixer`.
 MIX_MODES = ("cutmix", "fmix", "saliencymix")
-# Largest side of the grey copy spectral-residual saliency is computed on (OpenCV's detector).
-_SALIENCY_SIZE = 64
-_GRAY = (0.299, 0.587, 0.114)
-
-
-def _check_generator(generator: Any) -> torch.device:
-    if generator is None:
-        return torch.device("cpu")
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
-    return generator.device
-
-
-def _check_positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(float(value)) or float(value) <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
-
-
-def _check_size(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
-def _as_lambda(lam: Any, size: int | None = None) -> torch.Tensor:
-    """Requested mixing coefficients as a float64 CPU tensor of shape (B,)."""
-    if isinstance(lam, bool) or lam is None:
-        raise TypeError(f"lam must be a number or a 1-D tensor, got {lam!r}")
-    if isinstance(lam, int | float | np.number):
-        if size is None:
-            raise TypeError("lam must be a 1-D tensor when no batch size is known")
-        values = torch.full((size,), float(lam), dtype=torch.float64)
-    elif isinstance(lam, torch.Tensor | np.ndarray | Sequence) and not isinstance(lam, str):
-        values = torch.as_tensor(lam).detach().to("cpu", torch.float64)
-        if values.ndim == 0 and size is not None:
-            values = values.expand(size).clone()
-    else:
-        raise TypeError(f"lam must be a number or a 1-D tensor, got {type(lam).__name__}")
-    if values.ndim != 1 or len(values) == 0 or (size is not None and len(values) != size):
-        want = f"({size},)" if size is not None else "(B,) with B >= 1"
-        raise ValueError(f"lam must have shape {want}, got {tuple(values.shape)}")
-    if not torch.isfinite(values).all() or (values < 0).any() or (values > 1).any():
-        raise ValueError(f"lam must lie in [0, 1], got {values.tolist()}")
-    return values
-
-
-def sample_mix_lambda(
-    alpha: float = 0.2, size: int = 1, *, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Draw mixing coefficients λ ~ Beta(α, α), one per pair (Algorithm 1, line 14).
-
-    torch's Beta sampler takes no generator, so a seed is drawn from ``generator`` and numpy's
-    Beta sampler does the rest: the draws are a function of the generator's state.
-
-    Args:
-        alpha: α > 0 (paper: 0.2 for CutMix, FMix and SaliencyMix).
-        size: number of coefficients B.
-        generator: source of randomness; ``None`` uses torch's global generator.
-
-    Returns:
-        λ as float64 on the CPU, shape (B,).
-
-    Example:
-        >>> g = torch.Generator().manual_seed(0)
-        >>> lam = sample_mix_lambda(0.2, 4, generator=g)
-        >>> lam.shape, bool(((lam >= 0) & (lam <= 1)).all())
-        (torch.Size([4]), True)
-    """
-    alpha = _check_positive(alpha, "alpha")
-    size = _check_size(size, "size")
-    device = _check_generator(generator)
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=device).item())
-    return torch.from_numpy(np.random.default_rng(seed).beta(alpha, alpha, size))
-
-
-def _box_keep_mask(
-    lam: torch.Tensor,
-    rows: torch.Tensor,
-    cols: torch.Tensor,
-    height: int,
-    width: int,
-    device: torch.device,
-) -> torch.Tensor:
-    """Keep-mask (B, H, W) with a box of side ``⌊side·√(1−λ)⌋`` centred on (rows, cols) cut
-    out, the box clipped to the image (CutMix's convention)."""
-    ratio = torch.sqrt(1.0 - lam)
-    cut_h = torch.floor(height * ratio).long()
-    cut_w = torch.floor(width * ratio).long()
-    top = rows.long() - cut_h // 2
-    left = cols.long() - cut_w // 2
-    y1, y2 = top.clamp(0, height), (top + cut_h).clamp(0, height)
-    x1, x2 = left.clamp(0, width), (left + cut_w).clamp(0, width)
-    y = torch.arange(height, device=device)
-    x = torch.arange(width, device=device)
-    y1, y2, x1, x2 = (v.to(device)[:, None] for v in (y1, y2, x1, x2))
-    in_rows = (y >= y1) & (y < y2)
-    in_cols = (x >= x1) & (x < x2)
-    return ~(in_rows[:, :, None] & in_cols[:, None, :])
-
-
-def cutmix_mask(
-    lam: Any,
-    height: int,
-    width: int,
-    *,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
-    """CutMix keep-masks (Yun et al. 2019): a box of relative area ``1−λ`` at a uniformly
-    random centre is cut out (clipped at the border, so the area may come out smaller).
-
-    Args:
-        lam: requested λ per image, shape (B,).
-        height, width: image size H, W.
-        generator: source of the box centres.
-        device: device of the mask; default the CPU.
-
-    Returns:
-        Boolean mask (B, H, W), ``True`` where the target image is kept.
-    """
-    lam = _as_lambda(lam)
-    height, width = _check_size(height, "height"), _check_size(width, "width")
-    draw_device = _check_generator(generator)
-    rows = torch.randint(0, height, (len(lam),), generator=generator, device=draw_device).cpu()
-    cols = torch.randint(0, width, (len(lam),), generator=generator, device=draw_device).cpu()
-    return _box_keep_mask(lam, rows, cols, height, width, torch.device(device or "cpu"))
-
-
-def fmix_mask(
-    lam: Any,
-    height: int,
-    width: int,
-    *,
-    decay_power: float = 3.0,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
-    """FMix keep-masks (Harris et al. 2020) with exactly ``round(λ·H·W)`` kept pixels.
-
-    A complex Gaussian spectrum is scaled by ``1 / f^δ`` (f the radial frequency, floored at
-    ``1 / max(H, W)``), transformed back to a smooth real field, and its ``round(λ·H·W)``
-    highest-valued pixels form the kept region. Paper (FMix): ``ceil`` or ``floor`` at random;
-    here: nearest, ties of the field broken by position, so the area is exact.
-
-    Args:
-        lam: requested λ per image, shape (B,).
-        height, width: image size H, W.
-        decay_power: δ > 0 (FMix: 3); larger gives smoother, blobbier masks.
-        generator: source of the spectrum noise.
-        device: device of the mask; default the CPU.
-
-    Returns:
-        Boolean mask (B, H, W), ``True`` where the target image is kept.
-    """
-    lam = _as_lambda(lam)
-    height, width = _check_size(height, "height"), _check_size(width, "width")
-    decay_power = _check_positive(decay_power, "decay_power")
-    draw_device = _check_generator(generator)
-    device = torch.device(device or "cpu")
-    n = len(lam)
-    freq_y = torch.fft.fftfreq(height, dtype=torch.float64, device=device)[:, None]
-    freq_x = torch.fft.rfftfreq(width, dtype=torch.float64, device=device)[None, :]
-    radius = torch.sqrt(freq_y**2 + freq_x**2).clamp_min(1.0 / max(height, width))
-    scale = radius ** (-decay_power)
-    noise = torch.randn(
-        (n, 2, height, width // 2 + 1), generator=generator, device=draw_device, dtype=torch.float64
-    ).to(device)
-    spectrum = torch.complex(noise[:, 0], noise[:, 1]) * scale
-    field = torch.fft.irfft2(spectrum, s=(height, width)).reshape(n, height * width)
-    order = torch.argsort(field, dim=1, descending=True, stable=True)
-    rank = torch.empty_like(order)
-    rank.scatter_(1, order, torch.arange(height * width, device=device).expand(n, -1))
-    keep = torch.round(lam * height * width).long().to(device)
-    return (rank < keep[:, None]).reshape(n, height, width)
-
-
-def _gaussian_kernel(size: int, sigma: float, device: torch.device) -> torch.Tensor:
-    offsets = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2
-    line = torch.exp(-(offsets**2) / (2 * sigma**2))
-    line = line / line.sum()
-    return (line[:, None] * line[None, :])[None, None]
-
-
-def spectral_residual_saliency(images: torch.Tensor) -> torch.Tensor:
-    """Spectral-residual saliency (Hou & Zhang 2007), the detector SaliencyMix uses.
-
-    On a grey copy: log amplitude minus its 3×3 local mean, back through the inverse FFT with
-    the original phase, squared magnitude, Gaussian blur; resized to the image and scaled to a
-    maximum of 1. Paper (SaliencyMix): OpenCV's ``StaticSaliencySpectralResidual``, which works
-    on a 64×64 copy; here: the same steps in torch (5×5 Gaussian with σ = 8, reflected
-    borders), so it runs on the images' device without OpenCV, and a side under 64 pixels is
-    kept rather than upsampled (upsampling smooths the noise floor the method relies on, and
-    the image border then outshines the content).
-
-    Args:
-        images: float or integer images (B, C, H, W); C = 3 is read as RGB, otherwise the
-            channel mean is the grey image.
-
-    Returns:
-        Saliency maps in [0, 1], float32, shape (B, H, W).
-    """
-    _check_images(images, "images")
-    _, channels, height, width = images.shape
-    x = images.float()
-    if channels == 3:
-        gray = torch.einsum("bchw,c->bhw", x, torch.tensor(_GRAY, device=x.device))
-    else:
-        gray = x.mean(dim=1)
-    small = F.interpolate(
-        gray[:, None],
-        size=(min(height, _SALIENCY_SIZE), min(width, _SALIENCY_SIZE)),
-        mode="bilinear",
-        antialias=True,
-    )
-    spectrum = torch.fft.fft2(small)
-    log_amplitude = torch.log(spectrum.abs().clamp_min(1e-8))
-    # Reflected borders as OpenCV; images under 3 pixels a side cannot reflect a 2-pixel pad.
-    border = "reflect" if min(small.shape[-2:]) > 2 else "replicate"
-    local_mean = F.avg_pool2d(F.pad(log_amplitude, (1, 1, 1, 1), mode=border), 3, stride=1)
-    residual = torch.polar(torch.exp(log_amplitude - local_mean), spectrum.angle())
-    saliency = torch.fft.ifft2(residual).abs() ** 2
-    saliency = F.conv2d(
-        F.pad(saliency, (2, 2, 2, 2), mode=border), _gaussian_kernel(5, 8.0, x.device)
-    )
-    saliency = F.interpolate(saliency, size=(height, width), mode="bilinear")[:, 0]
-    peak = saliency.flatten(1).amax(dim=1).clamp_min(torch.finfo(torch.float32).tiny)
-    return saliency / peak[:, None, None]
-
-
-def saliencymix_mask(lam: Any, source_images: torch.Tensor) -> torch.Tensor:
-    """SaliencyMix keep-masks (Uddin et al. 2021): the box of relative area ``1−λ`` centred on
-    each source image's most salient pixel is cut out of the target (and filled from the source
-    at the same place). The box is clipped at the border, as in SaliencyMix's code.
-
-    Args:
-        lam: requested λ per image, shape (B,).
-        source_images: the images pasted in, (B, C, H, W).
-
-    Returns:
-        Boolean mask (B, H, W) on the source images' device, ``True`` where the target is kept.
-    """
-    _check_images(source_images, "source_images")
-    lam = _as_lambda(lam, len(source_images))
-    _, _, height, width = source_images.shape
-    peak = spectral_residual_saliency(source_images).flatten(1).argmax(dim=1).cpu()
-    return _box_keep_mask(lam, peak // width, peak % width, height, width, source_images.device)
-
-
-def _check_images(images: Any, name: str) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
-    if images.ndim != 4 or min(images.shape) < 1:
-        raise ValueError(f"{name} must have shape (B, C, H, W), got {tuple(images.shape)}")
-    if images.is_complex() or images.dtype == torch.bool:
-        raise TypeError(f"{name} must be real-valued, got dtype {images.dtype}")
 
 
 class CASMixSource:
@@ -353,7 +110,7 @@ class CASMixSource:
 
     def indices(self, n: int) -> torch.Tensor:
         """Draw ``n`` dataset positions (with replacement) by weight, shape (n,)."""
-        n = _check_size(n, "n")
+        n = check_size(n, "n")
         return torch.multinomial(self.weights, n, replacement=True, generator=self._generator)
 
     def _item(self, index: int) -> tuple[torch.Tensor, Any]:
@@ -441,12 +198,12 @@ class BatchMixer:
     ) -> None:
         check_choice(mode, "mode", MIX_MODES)
         self.mode = mode
-        self.alpha = _check_positive(alpha, "alpha")
-        self.num_classes = None if num_classes is None else _check_size(num_classes, "num_classes")
+        self.alpha = check_positive(alpha, "alpha")
+        self.num_classes = None if num_classes is None else check_size(num_classes, "num_classes")
         if source is not None and not isinstance(source, CASMixSource):
             raise TypeError(f"source must be a CASMixSource or None, got {type(source).__name__}")
         self.source = source
-        self.decay_power = _check_positive(decay_power, "decay_power")
+        self.decay_power = check_positive(decay_power, "decay_power")
         if isinstance(prob, bool) or not isinstance(prob, int | float | np.number):
             raise TypeError(f"prob must be a number, got {prob!r}")
         if not 0.0 <= float(prob) <= 1.0:
@@ -517,8 +274,8 @@ class BatchMixer:
             soft targets (B, K) float32, ``lam·y_target + (1−lam)·y_source``; and ``lam``
             (B,) float32, the fraction of each image's pixels that come from the target.
         """
-        _check_images(images, "images")
-        draw_device = _check_generator(generator)
+        check_images(images, "images")
+        draw_device = check_generator(generator)
         batch, _, height, width = images.shape
         device = images.device
         soft_target = self._soft(targets, batch, "targets", device)
@@ -538,7 +295,7 @@ class BatchMixer:
                 source_images, source_targets = images[order], targets.to(device)[order]
         elif source_targets is None:
             raise ValueError("source_targets must be given with source_images")
-        _check_images(source_images, "source_images")
+        check_images(source_images, "source_images")
         if source_images.shape != images.shape:
             raise ValueError(
                 f"source_images must have the shape of images {tuple(images.shape)}, "
@@ -558,7 +315,7 @@ class BatchMixer:
         requested = (
             sample_mix_lambda(self.alpha, batch, generator=generator)
             if lam is None
-            else _as_lambda(lam, batch)
+            else check_mix_lambda(lam, batch)
         )
         if self.mode == "cutmix":
             keep = cutmix_mask(requested, height, width, generator=generator, device=device)
