@@ -8,6 +8,7 @@ from .descriptor_map import (
     normalize_descriptor_maps,
 )
 from .encoder import SemanticEncoder, SemanticEncoderLayer, SemanticEncoderOutput
+from .encoder_options import SemanticEncoderOptions
 from .factory import TimmFeatureExtractor, create_semcovnet
 from .losses import (
     AsymmetricLoss,
@@ -57,6 +58,7 @@ __all__ = [
     "SemanticDescriptorMap",
     "SemanticEncoder",
     "SemanticEncoderLayer",
+    "SemanticEncoderOptions",
     "SemanticEncoderOutput",
     "SemanticScaleBalancedLoss",
     "TimmFeatureExtractor",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from einops import rearrange
@@ -17,9 +18,17 @@ from ._validation import (
     check_probabilities,
 )
 from .cross_attention import DescriptorCrossAttention
-from .descriptor_map import FUSION_MODES, MAP_NORMS, DescriptorEmbedding, SemanticDescriptorMap
+from .descriptor_map import DescriptorEmbedding, SemanticDescriptorMap
+from .encoder_options import (
+    ENCODER_ORDERS,
+    FEEDBACK_MODES,
+    LAYER_ORDERS,
+    UNCERTAINTY_SOURCES,
+    SemanticEncoderOptions,
+)
 from .modulation import DescriptorAttentionModulation
 
+# The choice tuples are defined in encoder_options and importable from here as in 0.1.
 __all__ = [
     "ENCODER_ORDERS",
     "FEEDBACK_MODES",
@@ -31,10 +40,6 @@ __all__ = [
     "layer_orders",
 ]
 
-LAYER_ORDERS = ("attn_dam", "dam_attn", "mixture")
-ENCODER_ORDERS = ("attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn", "mixture")
-FEEDBACK_MODES = ("residual", "replace")
-UNCERTAINTY_SOURCES = ("input", "refined")
 _PROB_EPS = 1e-4
 
 
@@ -104,20 +109,15 @@ class SemanticEncoderLayer(nn.Module):
         dim: Channels D of the (projected) feature map and width of the token.
         num_descriptors: Number of descriptors K.
         order: ``attn_dam | dam_attn | mixture``.
-        sdm_mode: Fusion mode of the SDM (``descriptor | feature | add | mul | gated``).
-        map_norm: SDM normalization (``softmax | none``).
-        prior_size: Side of the SDM descriptor prior map.
-        num_heads: Attention heads.
-        attn_dim: Attention width; default ``dim // 4``.
-        mlp_ratio: Token FFN width as a multiple of ``dim``.
-        film_hidden_dim: Hidden width of the DAM FiLM MLP.
-        dam_residual: Return ``F + F_s`` from DAM (default ``F_s``, Eq. 6).
-        attn_drop: Attention dropout.
-        proj_drop: Projection/FFN dropout.
+        options: The encoder's :class:`SemanticEncoderOptions`; the layer reads ``sdm_mode``,
+            ``map_norm``, ``prior_size``, ``num_heads``, ``attn_dim``, ``mlp_ratio``,
+            ``film_hidden_dim``, ``dam_residual``, ``attn_drop`` and ``proj_drop`` (its width
+            is ``dim`` and its order ``order``, whatever ``options`` says).
         act_layer: Activation class.
         norm_layer: 2-D normalization class.
         token_norm_layer: Token normalization class.
         update_token: Compute the outgoing token even where only the caller reads it.
+        **option_values: Options set by name, applied on top of ``options``.
     """
 
     def __init__(
@@ -126,25 +126,18 @@ class SemanticEncoderLayer(nn.Module):
         num_descriptors: int,
         *,
         order: str = "attn_dam",
-        sdm_mode: str = "gated",
-        map_norm: str = "softmax",
-        prior_size: int = 4,
-        num_heads: int = 4,
-        attn_dim: int | None = None,
-        mlp_ratio: float = 0.5,
-        film_hidden_dim: int | None = None,
-        dam_residual: bool = False,
-        attn_drop: float = 0.0,
-        proj_drop: float = 0.0,
+        options: SemanticEncoderOptions | None = None,
         act_layer: type[nn.Module] = nn.GELU,
         norm_layer: type[nn.Module] = nn.BatchNorm2d,
         token_norm_layer: type[nn.Module] = nn.LayerNorm,
         update_token: bool = True,
+        **option_values: Any,
     ) -> None:
         super().__init__()
         check_positive_int(dim, "dim")
         check_positive_int(num_descriptors, "num_descriptors")
         check_choice(order, "order", LAYER_ORDERS)
+        options = (options or SemanticEncoderOptions()).replace(**option_values)
         self.dim = dim
         self.num_descriptors = num_descriptors
         self.order = order
@@ -153,19 +146,19 @@ class SemanticEncoderLayer(nn.Module):
         self.sdm = SemanticDescriptorMap(
             dim,
             num_descriptors,
-            mode=sdm_mode,
-            norm=map_norm,
-            prior_size=prior_size,
+            mode=options.sdm_mode,
+            norm=options.map_norm,
+            prior_size=options.prior_size,
             act_layer=act_layer,
         )
         self.attn = (
             DescriptorCrossAttention(
                 dim,
-                num_heads,
-                attn_dim=attn_dim or max(dim // 4, num_heads),
-                mlp_ratio=mlp_ratio,
-                attn_drop=attn_drop,
-                proj_drop=proj_drop,
+                options.num_heads,
+                attn_dim=options.attn_dim or max(dim // 4, options.num_heads),
+                mlp_ratio=options.mlp_ratio,
+                attn_drop=options.attn_drop,
+                proj_drop=options.proj_drop,
                 act_layer=act_layer,
                 norm_layer=token_norm_layer,
             )
@@ -175,8 +168,8 @@ class SemanticEncoderLayer(nn.Module):
         self.dam = DescriptorAttentionModulation(
             dim,
             num_descriptors,
-            film_hidden_dim=film_hidden_dim,
-            residual=dam_residual,
+            film_hidden_dim=options.film_hidden_dim,
+            residual=options.dam_residual,
             act_layer=act_layer,
             norm_layer=norm_layer,
         )
@@ -272,29 +265,15 @@ class SemanticEncoder(nn.Module):
     Args:
         in_channels: Channels C_f of the backbone feature map.
         num_descriptors: Number of descriptors K.
-        dim: Encoder width D (default 256).
-        depth: Number of layers, 1-6 (default 3).
-        order: ``attn_dam | dam_attn | mixture_attn_dam | mixture_dam_attn | mixture``.
-        feedback: Refine descriptors between layers.
-        feedback_mode: ``residual`` or ``replace``.
-        uncertainty_source: ``input`` (DAM's u from the input p in every layer) or ``refined``
-            (from the layer's feedback-refined p').
-        sdm_mode: SDM fusion mode.
-        map_norm: SDM normalization.
-        prior_size: Side of the SDM descriptor prior map.
-        num_heads: Attention heads.
-        attn_dim: Attention width; default ``dim // 4``.
-        mlp_ratio: Token FFN width as a multiple of ``dim``.
-        embed_hidden_dim: Hidden width of psi_d.
-        film_hidden_dim: Hidden width of the DAM FiLM MLP.
-        dam_residual: Return ``F + F_s`` from every DAM (default ``F_s``, Eq. 6).
-        attn_drop: Attention dropout.
-        proj_drop: Projection/FFN dropout.
+        options: :class:`SemanticEncoderOptions` (width D = 256, depth 3, order, feedback,
+            uncertainty source, SDM, attention and DAM settings); default all defaults.
         act_layer: Activation class.
         norm_layer: 2-D normalization class.
         token_norm_layer: Token normalization class.
         final_token: Compute the last layer's token update even where only the returned ``token``
             depends on it. :class:`SemCovNet` sets False: its heads read the pooled features only.
+        **option_values: Options set by name (``dim=32, depth=2, order="mixture"``, any field of
+            :class:`SemanticEncoderOptions`), applied on top of ``options``.
 
     Example:
         >>> encoder = SemanticEncoder(64, 7, dim=32)
@@ -308,78 +287,48 @@ class SemanticEncoder(nn.Module):
         in_channels: int,
         num_descriptors: int,
         *,
-        dim: int = 256,
-        depth: int = 3,
-        order: str = "attn_dam",
-        feedback: bool = True,
-        feedback_mode: str = "residual",
-        uncertainty_source: str = "input",
-        sdm_mode: str = "gated",
-        map_norm: str = "softmax",
-        prior_size: int = 4,
-        num_heads: int = 4,
-        attn_dim: int | None = None,
-        mlp_ratio: float = 0.5,
-        embed_hidden_dim: int | None = None,
-        film_hidden_dim: int | None = None,
-        dam_residual: bool = False,
-        attn_drop: float = 0.0,
-        proj_drop: float = 0.0,
+        options: SemanticEncoderOptions | None = None,
         act_layer: type[nn.Module] = nn.GELU,
         norm_layer: type[nn.Module] = nn.BatchNorm2d,
         token_norm_layer: type[nn.Module] = nn.LayerNorm,
         final_token: bool = True,
+        **option_values: Any,
     ) -> None:
         super().__init__()
         check_positive_int(in_channels, "in_channels")
         check_positive_int(num_descriptors, "num_descriptors")
-        check_positive_int(dim, "dim")
-        check_positive_int(depth, "depth")
-        if depth > 6:
-            raise ValueError(f"`depth` must be between 1 and 6 (paper Fig. 6), got {depth}")
-        check_choice(order, "order", ENCODER_ORDERS)
-        check_choice(feedback_mode, "feedback_mode", FEEDBACK_MODES)
-        check_choice(uncertainty_source, "uncertainty_source", UNCERTAINTY_SOURCES)
-        check_choice(sdm_mode, "sdm_mode", FUSION_MODES)
-        check_choice(map_norm, "map_norm", MAP_NORMS)
+        options = (options or SemanticEncoderOptions()).replace(**option_values)
+        dim, depth = options.dim, options.depth
+        self.options = options
         self.in_channels = in_channels
         self.num_descriptors = num_descriptors
         self.dim = dim
         self.depth = depth
-        self.order = order
-        self.feedback = feedback
-        self.feedback_mode = feedback_mode
-        self.uncertainty_source = uncertainty_source
+        self.order = options.order
+        self.feedback = options.feedback
+        self.feedback_mode = options.feedback_mode
+        self.uncertainty_source = options.uncertainty_source
 
         self.proj = nn.Sequential(nn.Conv2d(in_channels, dim, 1, bias=False), norm_layer(dim))
         self.descriptor_embed = DescriptorEmbedding(
-            dim, num_descriptors, hidden_dim=embed_hidden_dim, act_layer=act_layer
+            dim, num_descriptors, hidden_dim=options.embed_hidden_dim, act_layer=act_layer
         )
         self.layers = nn.ModuleList(
             SemanticEncoderLayer(
                 dim,
                 num_descriptors,
                 order=layer_order,
-                sdm_mode=sdm_mode,
-                map_norm=map_norm,
-                prior_size=prior_size,
-                num_heads=num_heads,
-                attn_dim=attn_dim,
-                mlp_ratio=mlp_ratio,
-                film_hidden_dim=film_hidden_dim,
-                dam_residual=dam_residual,
-                attn_drop=attn_drop,
-                proj_drop=proj_drop,
+                options=options,
                 act_layer=act_layer,
                 norm_layer=norm_layer,
                 token_norm_layer=token_norm_layer,
                 update_token=final_token or index < depth - 1,
             )
-            for index, layer_order in enumerate(layer_orders(order, depth))
+            for index, layer_order in enumerate(layer_orders(options.order, depth))
         )
         # One head per layer that has a successor: the last token has no layer left to refine.
         self.feedback_heads = nn.ModuleList(
-            nn.Linear(dim, num_descriptors) for _ in range(depth - 1 if feedback else 0)
+            nn.Linear(dim, num_descriptors) for _ in range(depth - 1 if options.feedback else 0)
         )
 
     def refine_descriptors(self, descriptors: Tensor, token: Tensor, index: int) -> Tensor:

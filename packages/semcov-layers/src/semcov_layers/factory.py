@@ -46,14 +46,14 @@ def create_semcovnet(
     num_descriptors: int,
     pretrained: bool = True,
     backbone_kwargs: dict[str, Any] | None = None,
-    **options: Any,
+    **model_kwargs: Any,
 ) -> SemCovNet:
     """Build a :class:`SemCovNet` on a timm backbone.
 
     The backbone is ``timm.create_model(backbone_name, pretrained=..., num_classes=0,
     **backbone_kwargs)``; its ``forward_features`` feeds the encoder, ``num_features`` gives the
     channel count and ``num_prefix_tokens`` (class/register tokens of ViTs) is read from the model
-    unless given in ``options``.
+    unless given in ``model_kwargs``.
 
     Args:
         backbone_name: Any timm model name, e.g. ``"efficientnet_b0"``, ``"vit_tiny_patch16_224"``.
@@ -61,7 +61,8 @@ def create_semcovnet(
         num_descriptors: Number of descriptors K.
         pretrained: Load timm's pretrained weights (needs network access or a local cache).
         backbone_kwargs: Extra keyword arguments for ``timm.create_model`` (e.g. ``img_size``).
-        **options: Passed to :class:`SemCovNet` and on to :class:`SemanticEncoder`.
+        **model_kwargs: Passed to :class:`SemCovNet` (``options=SemanticEncoderOptions(...)``,
+            ``drop_rate``, ...) and on to :class:`SemanticEncoder` (options by name).
 
     Returns:
         The model.
@@ -84,11 +85,11 @@ def create_semcovnet(
     model = timm.create_model(
         backbone_name, pretrained=pretrained, num_classes=0, **(backbone_kwargs or {})
     )
-    options.setdefault("num_prefix_tokens", int(getattr(model, "num_prefix_tokens", 0) or 0))
+    model_kwargs.setdefault("num_prefix_tokens", int(getattr(model, "num_prefix_tokens", 0) or 0))
     return SemCovNet(
         TimmFeatureExtractor(model),
         int(cast(int, model.num_features)),
         num_classes,
         num_descriptors,
-        **options,
+        **model_kwargs,
     )

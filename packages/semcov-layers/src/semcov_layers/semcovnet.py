@@ -17,6 +17,7 @@ from ._validation import (
     check_tensor,
 )
 from .encoder import SemanticEncoder
+from .encoder_options import SemanticEncoderOptions
 
 __all__ = ["SemCovNet", "SemCovNetOutput"]
 
@@ -65,12 +66,13 @@ class SemCovNet(nn.Module):
         feature_dim: Channels C of the backbone output.
         num_classes: Number of classes T.
         num_descriptors: Number of descriptors K.
-        dim: Encoder width D (default 256).
+        options: :class:`SemanticEncoderOptions` of the encoder (width D, depth, order, ...).
         num_prefix_tokens: Leading non-patch tokens in a token output (ViT class token: 1).
         token_grid: ``(H, W)`` of the patch tokens; default the square root of their count.
         drop_rate: Dropout before the class and descriptor heads.
-        **encoder_options: Passed to :class:`SemanticEncoder` (``depth``, ``order``, ``feedback``,
-            ``uncertainty_source``, ``sdm_mode``, ...).
+        **encoder_kwargs: Passed to :class:`SemanticEncoder`: options by name on top of
+            ``options`` (``dim``, ``depth``, ``order``, ``feedback``, ...) and its layer classes
+            (``act_layer``, ``norm_layer``, ``token_norm_layer``).
     """
 
     def __init__(
@@ -80,11 +82,11 @@ class SemCovNet(nn.Module):
         num_classes: int,
         num_descriptors: int,
         *,
-        dim: int = 256,
+        options: SemanticEncoderOptions | None = None,
         num_prefix_tokens: int = 0,
         token_grid: tuple[int, int] | None = None,
         drop_rate: float = 0.0,
-        **encoder_options: Any,
+        **encoder_kwargs: Any,
     ) -> None:
         super().__init__()
         if not isinstance(backbone, nn.Module):
@@ -106,8 +108,11 @@ class SemCovNet(nn.Module):
         self.num_prefix_tokens = num_prefix_tokens
         self.token_grid = tuple(token_grid) if token_grid is not None else None
         # The heads read the pooled features only, so the last layer's token-only work is skipped.
-        encoder_options.setdefault("final_token", False)
-        self.encoder = SemanticEncoder(feature_dim, num_descriptors, dim=dim, **encoder_options)
+        encoder_kwargs.setdefault("final_token", False)
+        self.encoder = SemanticEncoder(
+            feature_dim, num_descriptors, options=options, **encoder_kwargs
+        )
+        dim = self.encoder.dim
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head_drop = nn.Dropout(drop_rate)
         self.classifier = nn.Linear(dim, num_classes)
