@@ -67,7 +67,7 @@ def test_wrong_type_names_the_field():
     [
         ("batch_size", 0, r"^batch_size must be >= 1"),
         ("fold", 5, r"^fold must be in 0\.\.4"),
-        ("semcov_depth", 7, r"^semcov_depth must be in 1\.\.6"),
+        ("semcov_depth", 7, r"^semcov_depth must be between 1 and 6"),
         ("semcov_order", "attn_dma", r"semcov_order must be one of.*did you mean 'attn_dam'"),
         ("cdi_decay", 1.5, r"^cdi_decay must be in \[0\.0, 1\.0\]"),
         ("lambda_cdi", -0.1, r"^lambda_cdi must be >= 0"),

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from semcov_metrics._groups import MEMBERSHIPS
 from semcov_metrics.alignment import align_gap, alignment_cosine, recall_at_1
 from semcov_metrics.calibration import expected_calibration_error, reliability_diagram
 from semcov_metrics.cdi import cdi_null_floor, coverage_disparity_index
 from semcov_metrics.coverage import scg_coverage
 from semcov_metrics.disparity import fpr_disparity, group_rates, tpr_disparity
 from semcov_metrics.exceptions import UndefinedMetricWarning
-from semcov_metrics.performance import performance_report, sensitivity_at_specificity
+from semcov_metrics.performance import (
+    PERFORMANCE_KEYS,
+    performance_report,
+    sensitivity_at_specificity,
+)
 from semcov_metrics.report import SemanticFairnessReport, semantic_fairness_report
 from semcov_metrics.scarcity import (
     cas_sampling_weights,
@@ -26,6 +31,8 @@ from semcov_metrics.tpr import scg_tpr
 __version__ = "0.2.0"
 
 __all__ = [
+    "MEMBERSHIPS",
+    "PERFORMANCE_KEYS",
     "CoverageDisparityIndex",
     "SemanticFairnessReport",
     "UndefinedMetricWarning",

@@ -11,6 +11,14 @@ from typing import Any
 
 from semcov_data.image_check import BAD_IMAGE_POLICIES
 from semcov_data.synthetic_cues import EFFECT_MODES
+from semcov_layers.encoder_options import (
+    ENCODER_OPTION_CHOICES,
+    ENCODER_ORDERS,
+    SemanticEncoderOptions,
+    option_names,
+)
+from semcov_layers.losses.cdi import MEMBERSHIPS as CDI_MEMBERSHIPS
+from semcov_metrics import MEMBERSHIPS
 
 from ._registry import did_you_mean, lookup
 
@@ -20,6 +28,8 @@ __all__ = [
     "GROUPDRO_GROUPS",
     "MODEL_SCALES",
     "PRESETS",
+    "SEMCOV_FIELDS",
+    "SEMCOV_PREFIX",
     "SWITCHES",
     "TrainConfig",
     "default_cache_dir",
@@ -29,14 +39,14 @@ __all__ = [
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 SWITCHES = ("auto", "on", "off")
 GROUPDRO_GROUPS = ("subgroup", "class_subgroup", "scg")
-MEMBERSHIPS = ("soft", "hard")
-SEMCOV_ORDERS = ("auto", "attn_dam", "dam_attn", "mixture_attn_dam", "mixture_dam_attn", "mixture")
 #: Training augmentation recipes (:mod:`semcov_train.augment`).
 AUGMENT_RECIPES = ("light", "siim2020")
-SDM_MODES = ("descriptor", "feature", "add", "mul", "gated")
-FEEDBACK_MODES = ("residual", "replace")
-MAP_NORMS = ("softmax", "none")
-UNCERTAINTY_SOURCES = ("input", "refined")
+#: The Semantic Encoder options a TrainConfig sets are its fields ``semcov_<option>``.
+SEMCOV_PREFIX = "semcov_"
+#: ``semcov_order`` also takes ``auto`` (:func:`semcov_train.resolve.resolve_semcov_order`).
+SEMCOV_ORDERS = ("auto", *ENCODER_ORDERS)
+# Defaults of the semcov_* fields: the encoder's own.
+_ENCODER = SemanticEncoderOptions()
 #: Which backbone each method gets when ``backbone="auto"``: the paper's (EfficientNet-B0,
 #: ViT-B/16), a small stand-in where the paper's is too slow for a CPU (ViT-Ti/16 for ViT-B/16;
 #: EfficientNet-B0 stays), or timm's test models (seconds).
@@ -73,6 +83,17 @@ class TrainConfig:
     ``batch_size`` is the global batch: under DDP each of the N processes loads
     ``batch_size / N`` samples per step, so a run on N processes takes the same optimisation
     steps as one on a single process.
+
+    The SemCovNet encoder options stay flat fields ``semcov_<option>`` (``semcov_dim``,
+    ``semcov_depth``, ...) rather than one nested :class:`semcov_layers.SemanticEncoderOptions`
+    field: the flat names are the command-line options, the keys of ``config.json`` and of the
+    apps' switches, and part of the settings hash that names a run directory, so nesting them
+    would orphan every finished run and break resume. What is defined once lives in
+    semcov-layers: the defaults (read from ``SemanticEncoderOptions()``), the choice tuples
+    (``ENCODER_OPTION_CHOICES``), the ranges (every config is validated by building its
+    :meth:`encoder_options`), and the field-to-option mapping :data:`SEMCOV_FIELDS` (derived
+    from the options' fields; an import-time check refuses a ``semcov_*`` field that is not an
+    option of the same type). Only ``semcov_order`` differs: it adds ``auto``.
     """
 
     # --- what to run
@@ -150,16 +171,16 @@ class TrainConfig:
     cas_power: float = 1.2
     cas_threshold: float = 0.5
     cas_balance_classes: bool = False
-    # --- SemCovNet (every ablation switch of the paper)
-    semcov_dim: int = 256
-    semcov_depth: int = 3
+    # --- SemCovNet (every ablation switch of the paper): semcov_layers.SemanticEncoderOptions
+    semcov_dim: int = _ENCODER.dim
+    semcov_depth: int = _ENCODER.depth
     semcov_order: str = "auto"
-    semcov_sdm_mode: str = "gated"
-    semcov_feedback: bool = True
-    semcov_feedback_mode: str = "residual"
-    semcov_map_norm: str = "softmax"
-    semcov_dam_residual: bool = False
-    semcov_uncertainty_source: str = "input"
+    semcov_sdm_mode: str = _ENCODER.sdm_mode
+    semcov_feedback: bool = _ENCODER.feedback
+    semcov_feedback_mode: str = _ENCODER.feedback_mode
+    semcov_map_norm: str = _ENCODER.map_norm
+    semcov_dam_residual: bool = _ENCODER.dam_residual
+    semcov_uncertainty_source: str = _ENCODER.uncertainty_source
     use_dva: bool = True
     use_cdi: bool = True
     lambda_desc: float = 0.05
@@ -194,7 +215,6 @@ class TrainConfig:
             "epochs",
             "batch_size",
             "semantic_scale_bank",
-            "semcov_dim",
             "celeba_images",
         )
         for name in positive_ints:
@@ -263,22 +283,15 @@ class TrainConfig:
         for name in ("mix_alpha", "cas_power", "dva_temperature"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not 1 <= self.semcov_depth <= 6:
-            raise ValueError(
-                f"semcov_depth must be in 1..6 (paper Fig. 6), got {self.semcov_depth}"
-            )
         choices = {
             "amp": AMP_MODES,
             "channels_last": SWITCHES,
             "tensorboard": SWITCHES,
             "groupdro_groups": GROUPDRO_GROUPS,
             "membership": MEMBERSHIPS,
-            "cdi_membership": MEMBERSHIPS,
+            "cdi_membership": CDI_MEMBERSHIPS,
+            **{SEMCOV_PREFIX + name: values for name, values in ENCODER_OPTION_CHOICES.items()},
             "semcov_order": SEMCOV_ORDERS,
-            "semcov_sdm_mode": SDM_MODES,
-            "semcov_feedback_mode": FEEDBACK_MODES,
-            "semcov_map_norm": MAP_NORMS,
-            "semcov_uncertainty_source": UNCERTAINTY_SOURCES,
             "model_scale": MODEL_SCALES,
             "bad_images": BAD_IMAGE_POLICIES,
             "augment_recipe": AUGMENT_RECIPES,
@@ -291,6 +304,9 @@ class TrainConfig:
                     f"{name} must be one of {', '.join(options)}, got {value!r}"
                     f"{did_you_mean(value, options)}"
                 )
+        # Ranges and types of the encoder options, as the encoder checks them.
+        auto = self.semcov_order == "auto"
+        self.encoder_options(order=SemanticEncoderOptions().order if auto else None)
         from .threshold import check_decision_rule
 
         check_decision_rule(self.decision_threshold)
@@ -303,6 +319,23 @@ class TrainConfig:
             raise ValueError("device, experiment and out must not be empty")
 
     # ------------------------------------------------------------------ derived values
+    def encoder_options(self, order: str | None = None) -> SemanticEncoderOptions:
+        """The ``semcov_*`` fields as :class:`semcov_layers.SemanticEncoderOptions` (the
+        options a field does not set at their defaults).
+
+        Args:
+            order: the encoder order to use; ``None`` takes ``semcov_order``, which must not be
+                ``auto`` then (:func:`semcov_train.resolve.resolve_semcov_order` resolves it).
+
+        Raises:
+            ValueError: ``semcov_order`` is ``auto`` and no ``order`` is given.
+        """
+        values = {name: getattr(self, name) for name in SEMCOV_FIELDS}
+        if order is None and self.semcov_order == "auto":
+            raise ValueError("semcov_order is 'auto': pass the order resolved for the run")
+        overrides = {} if order is None else {"order": order}
+        return SemanticEncoderOptions.from_prefixed(values, SEMCOV_PREFIX, **overrides)
+
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated again)."""
         check_field_names(changes)
@@ -317,6 +350,30 @@ class TrainConfig:
         """Folder for generated data, image caches and model weights."""
         return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
 
+
+#: TrainConfig field -> :class:`semcov_layers.SemanticEncoderOptions` field, for the encoder
+#: options a run sets (derived from the options' fields, so a name is never written twice).
+SEMCOV_FIELDS: dict[str, str] = {
+    SEMCOV_PREFIX + name: name
+    for name in option_names()
+    if SEMCOV_PREFIX + name in {f.name for f in fields(TrainConfig)}
+}
+
+
+def _check_semcov_fields() -> None:
+    """Every ``semcov_*`` field is an encoder option of the same type (checked at import)."""
+    import typing
+
+    ours = typing.get_type_hints(TrainConfig)
+    theirs = typing.get_type_hints(SemanticEncoderOptions)
+    for f in fields(TrainConfig):
+        if f.name.startswith(SEMCOV_PREFIX):
+            option = SEMCOV_FIELDS.get(f.name)
+            if option is None or ours[f.name] != theirs[option]:
+                raise TypeError(f"TrainConfig.{f.name} is not a SemanticEncoderOptions field")
+
+
+_check_semcov_fields()
 
 _TYPES: dict[str, Any] | None = None
 

@@ -117,15 +117,7 @@ def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
         num_descriptors=data.num_descriptors,
         pretrained=config.pretrained,
         backbone_kwargs=timm_kwargs(backbone, config.image_size),
-        dim=config.semcov_dim,
-        depth=config.semcov_depth,
-        order=resolve_semcov_order(config),
-        sdm_mode=config.semcov_sdm_mode,
-        feedback=config.semcov_feedback,
-        feedback_mode=config.semcov_feedback_mode,
-        map_norm=config.semcov_map_norm,
-        dam_residual=config.semcov_dam_residual,
-        uncertainty_source=config.semcov_uncertainty_source,
+        options=config.encoder_options(order=resolve_semcov_order(config)),
         drop_rate=config.drop_rate,
     )
     if config.freeze_backbone:
