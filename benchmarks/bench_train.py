@@ -2,7 +2,7 @@
 
 Each method runs in its own child process (so peak memory is its own): the model and objective
 come from ``semcov_train.METHODS`` exactly as the trainer builds them (EfficientNet-B0, no
-pretrained weights needed), wrapped in the trainer's ``TrainStep``; a step is forward, the
+pretrained weights needed), wrapped in ``semcov_train.TrainStep``; a step is forward, the
 method's objective (cross-entropy for ERM; CE + descriptor BCE + DVA + CDI for SemCovNet),
 backward and an Adam step on a fixed random batch, with the trainer's AMP and channels-last
 choices on CUDA. The data pipeline is left out (see bench_data.py for it).
@@ -65,9 +65,9 @@ def _saved_activation_mib(forward) -> float:
 
 
 def run_worker(method_name: str, args: argparse.Namespace) -> dict:
-    from semcov_train import METHODS, make_config
+    from semcov_train import METHODS, TrainStep, make_config
+    from semcov_train.device_policy import amp_dtype, use_channels_last
     from semcov_train.distributed import DistContext
-    from semcov_train.trainer import TrainStep, _amp_dtype, _channels_last
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -80,7 +80,7 @@ def run_worker(method_name: str, args: argparse.Namespace) -> dict:
         batch_size=args.batch_size,
         device=args.device,
     )
-    amp, channels_last = _amp_dtype(config, device), _channels_last(config, device)
+    amp, channels_last = amp_dtype(config, device), use_channels_last(config, device)
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(1)
     coverage = torch.rand(NUM_CLASSES, NUM_DESCRIPTORS, NUM_SUBGROUPS, generator=generator)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from semcov_train import METHODS
-from semcov_train.data import prepare_data
+from semcov_train.datasets import prepare_data
 from semcov_train.late_fusion import LateFusionClassifier
 from semcov_train.shuffle import shuffle_within_cells, shuffled_descriptor_rows
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+import semcov_train.run_checkpoints as checkpoints_module
 import semcov_train.trainer as trainer_module
 from semcov_train import PRESETS, run_directory, train
 
@@ -98,7 +99,7 @@ def test_interrupted_run_resumes_to_identical_results(method, smoke, tmp_path, m
     reference = train(smoke(**options, out=str(tmp_path / "uninterrupted")))
 
     config = smoke(**options, out=str(tmp_path / "interrupted"))
-    real_save = trainer_module.save_checkpoint
+    real_save = checkpoints_module.save_checkpoint
     saved = []
 
     def save_then_die(path, state):
@@ -107,10 +108,10 @@ def test_interrupted_run_resumes_to_identical_results(method, smoke, tmp_path, m
         if saved.count("last.pt") == 2:  # dies right after the second epoch's checkpoint
             raise _Killed
 
-    monkeypatch.setattr(trainer_module, "save_checkpoint", save_then_die)
+    monkeypatch.setattr(checkpoints_module, "save_checkpoint", save_then_die)
     with pytest.raises(_Killed):
         train(config)
-    monkeypatch.setattr(trainer_module, "save_checkpoint", real_save)
+    monkeypatch.setattr(checkpoints_module, "save_checkpoint", real_save)
     resumed = train(config, resume=True)
     assert resumed.results == reference.results
     pd.testing.assert_frame_equal(_history(resumed.run_dir), _history(reference.run_dir))
@@ -142,17 +143,17 @@ def test_finished_run_is_returned_on_resume_and_guarded_otherwise(smoke):
 
 def test_resume_with_other_settings_names_the_field(smoke, monkeypatch):
     config = smoke(method="erm", epochs=2)
-    real_save = trainer_module.save_checkpoint
+    real_save = checkpoints_module.save_checkpoint
 
     def die(path, state):
         real_save(path, state)
         if path.name == "last.pt":
             raise _Killed
 
-    monkeypatch.setattr(trainer_module, "save_checkpoint", die)
+    monkeypatch.setattr(checkpoints_module, "save_checkpoint", die)
     with pytest.raises(_Killed):
         train(config)
-    monkeypatch.setattr(trainer_module, "save_checkpoint", real_save)
+    monkeypatch.setattr(checkpoints_module, "save_checkpoint", real_save)
     with pytest.raises(ValueError, match="holds an unfinished run; pass --resume"):
         train(config)
     run_dir = run_directory(config)

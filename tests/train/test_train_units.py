@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from semcov_train.checkpoint import atomic_write, atomic_write_json, get_rng_state, set_rng_state
-from semcov_train.data import fold_parts
+from semcov_train.datasets import fold_parts
 from semcov_train.distributed import (
     DistContext,
     ShardSampler,
@@ -152,8 +152,8 @@ def test_bootstrap_intervals_bracket_the_estimate():
 
 
 def test_float_output_lifts_low_precision_fields():
+    from semcov_train.device_policy import float_output
     from semcov_train.models import ClassifierOutput
-    from semcov_train.trainer import float_output
 
     output = ClassifierOutput(torch.zeros(2, 2, dtype=torch.bfloat16), torch.zeros(2, 3))
     lifted = float_output(output)

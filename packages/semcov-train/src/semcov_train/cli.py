@@ -65,7 +65,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .data import DATASETS
+    from .datasets import DATASETS
     from .methods import METHODS
 
     parser = _Parser(
@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .predict import main as predict_main
 
         return predict_main(args[1:])
-    from .methods import METHODS, MethodNotAvailableError, check_available
+    from .methods import METHODS, check_available
     from .models import MissingWeightsError
     from .preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
     from .trainer import train
@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config, resume = config_from_args(args)
         from ._registry import lookup
-        from .data import DATASETS
+        from .datasets import DATASETS
 
         lookup(METHODS, config.method, "method")
         lookup(DATASETS, config.dataset, "dataset")
@@ -165,7 +165,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         TypeError,
         FileNotFoundError,
         MissingWeightsError,
-        MethodNotAvailableError,
     ) as error:
         message = " ".join(str(error).split())  # one line, whatever the message holds
         print(f"semcov-train: error: {message}", file=sys.stderr)

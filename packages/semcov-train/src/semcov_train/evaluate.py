@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .device_policy import autocast
 from .distributed import DistContext, all_gather_objects
 from .threshold import DecisionThreshold, choose_threshold, decide
 
@@ -27,7 +27,6 @@ __all__ = [
     "predict",
     "predictions_frame",
     "scg_frame",
-    "test_results",
     "validation_metrics",
     "validation_threshold",
 ]
@@ -65,12 +64,6 @@ class Predictions:
         return self.probabilities.argmax(axis=1)
 
 
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -104,7 +97,7 @@ def predict(
         if fixed is not None:
             scores = fixed.to(scores.dtype).expand_as(scores)
         labels = batch["label"].to(device, non_blocking=True)
-        with _autocast(device, amp_dtype):
+        with autocast(device, amp_dtype):
             output = model(images, scores)
         logits = output.logits.float()
         parts["index"].append(batch["index"].numpy())
@@ -259,7 +252,7 @@ class SplitEvaluation:
     """What the trainer writes about the test split.
 
     Attributes:
-        results: the ``results.json`` payload (see :func:`test_results`).
+        results: the ``results.json`` payload (see :func:`evaluate_test`).
         scg: the ``scg.csv`` table (see :func:`scg_frame`).
     """
 
@@ -281,21 +274,6 @@ def scg_frame(report, data) -> pd.DataFrame:
     return table
 
 
-def test_results(
-    predictions: Predictions,
-    data,
-    config,
-    *,
-    extra: dict | None = None,
-    threshold: DecisionThreshold | None = None,
-) -> dict:
-    """The results.json payload: Table 1 metrics and ``cdi``, ``tpr_worst``, ``tpr_std`` at the
-    top level; ``decision_threshold``; bootstrap intervals; S@95 on the tail SCGs;
-    Align-cos / R@1 where the model has a descriptor embedding; accuracy on the low / middle /
-    high CAS subsets."""
-    return evaluate_test(predictions, data, config, extra=extra, threshold=threshold).results
-
-
 def evaluate_test(
     predictions: Predictions,
     data,
@@ -304,7 +282,7 @@ def evaluate_test(
     extra: dict | None = None,
     threshold: DecisionThreshold | None = None,
 ) -> SplitEvaluation:
-    """:func:`test_results` and the per-SCG table of the same fairness report (one pass).
+    """The ``results.json`` payload and the per-SCG table of the same fairness report (one pass).
 
     Table 1's metrics (AUC, PR-AUC, S@95, BAcc and Macro-F1 at argmax, ECE) come from the
     probabilities. Per-SCG TPR, TPR_w, TPR_std and CDI use the decisions at `threshold`, the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,6 @@ from .objectives import (
 __all__ = [
     "METHODS",
     "Method",
-    "MethodNotAvailableError",
     "check_available",
     "resolve_backbone",
     "resolve_weights",
@@ -39,10 +37,6 @@ __all__ = [
 #: hundred 64-px images EfficientNet-B0 stays at chance within CPU minutes, a ResNet-10-T learns
 #: (measured on the synthetic benchmark; see the semcov-train README, "Presets").
 SMALL_CNN = "resnet10t"
-
-
-class MethodNotAvailableError(RuntimeError):
-    """A registered method whose building blocks are not installed yet."""
 
 
 @dataclass(frozen=True)
@@ -399,8 +393,6 @@ def check_available(config: TrainConfig) -> Method:
     Raises:
         ValueError: unknown method (with a did-you-mean).
         MissingWeightsError: an encoder method without its local weights (one line).
-        MethodNotAvailableError: a mixing method (``cutmix``, ``cas_cutmix``, ...) before
-            semcov_data's CAS and mixing modules exist.
     """
     from .models import MissingWeightsError
 
@@ -413,20 +405,4 @@ def check_available(config: TrainConfig) -> Method:
                 f"{method.name}: pretrained weights not found in {str(folder)!r}; put a "
                 f"transformers CLIP model there ({hint}) or pass --weights PATH"
             )
-    if method.mixing is not None and not mixing_available():
-        raise MethodNotAvailableError(
-            f"{method.name}: not available yet: it needs CAS sampling and batch mixing from "
-            "semcov_data (semcov_data.cas.cas_weights, semcov_data.mixing.BatchMixer)"
-        )
     return method
-
-
-def mixing_available() -> bool:
-    """Whether semcov_data provides CAS weights and the batch mixer."""
-    try:
-        return (
-            importlib.util.find_spec("semcov_data.mixing") is not None
-            and importlib.util.find_spec("semcov_data.cas") is not None
-        )
-    except ModuleNotFoundError:
-        return False

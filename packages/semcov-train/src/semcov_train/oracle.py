@@ -26,7 +26,7 @@ def oracle_ceiling(config, *, model: str = "boosting") -> float:
     """
     from semcov_data.synthetic_oracle import oracle_auc, read_scenes
 
-    from .data import load_table, prepare_synthetic
+    from .datasets import load_table, prepare_synthetic
     from .split_parts import split_tables, test_draw_config
 
     if config.dataset != "synthetic":

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
+from .device_policy import amp_dtype, autocast, use_channels_last
 from .rundir import (
     BEST_CHECKPOINT,
     CHECKPOINT_DIR,
@@ -149,20 +150,13 @@ def _table_for(config: TrainConfig, csv_path: Path, root: Path | None, resolved:
 
 
 def _probabilities(model, loader, device, amp, channels_last) -> tuple[np.ndarray, np.ndarray]:
-    from contextlib import nullcontext
-
     index, probabilities = [], []
     with torch.no_grad():
         for batch in loader:
             images = batch["image"].to(device, non_blocking=True)
             if channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
-            autocast = (
-                torch.autocast(device_type=device.type, dtype=amp)
-                if amp is not None
-                else nullcontext()
-            )
-            with autocast:
+            with autocast(device, amp):
                 output = model(images, batch["descriptors"].to(device, non_blocking=True))
             probabilities.append(F.softmax(output.logits.float(), dim=1).cpu().numpy())
             index.append(batch["index"].numpy())
@@ -181,7 +175,7 @@ def _training_split(config: TrainConfig):
     from semcov_data import build_image_cache, drop_bad_images
 
     from .csv_data import split_parts
-    from .data import load_table
+    from .datasets import load_table
 
     table = load_table(config)
     cache = None
@@ -276,7 +270,6 @@ def predict_csv(
 
     from .distributed import setup_distributed
     from .evaluate import json_ready
-    from .trainer import _amp_dtype, _channels_last
 
     unknown = sorted(set(overrides) - set(PREDICT_OVERRIDES))
     if unknown:
@@ -305,7 +298,7 @@ def predict_csv(
         table, transform=eval_transform(config.image_size), cache=cache, check_images=False
     )
     device = setup_distributed(config.device).device
-    amp, channels_last = _amp_dtype(config, device), _channels_last(config, device)
+    amp, channels_last = amp_dtype(config, device), use_channels_last(config, device)
     axes = _Axes(
         tuple(resolved["classes"]),
         tuple(resolved["descriptors"]),

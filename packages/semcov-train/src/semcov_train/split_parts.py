@@ -40,7 +40,7 @@ def test_draw_table(config, table, context=None):
     Raises:
         ValueError: the test draw's SCG axes differ from the pool's.
     """
-    from .data import load_table
+    from .datasets import load_table
 
     draw = test_draw_config(config)
     if draw is None:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from semcov_train import (
-    MethodNotAvailableError,
     MissingWeightsError,
     TrainConfig,
     changed_settings,
@@ -163,7 +162,7 @@ def plan(
             continue
         try:
             check_available(config)
-        except (MissingWeightsError, MethodNotAvailableError) as error:
+        except MissingWeightsError as error:
             unavailable[run.method] = str(error)
             jobs.append(Job(index, total, run, config, run_dir, None, str(error)))
             continue

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import PRESETS, TrainConfig
-from ..data import resolve_modality
+from ..datasets import resolve_modality
 from ..resolve import resolve_config
 from .names import (
     CHECKPOINT_DIR,
