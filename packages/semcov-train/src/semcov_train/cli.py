@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
+from semcov_metrics.performance import PERFORMANCE_KEYS
+
 from ._registry import did_you_mean
 from .config import PRESETS, TrainConfig, _field_types, check_field_names, make_config
 
@@ -21,7 +23,7 @@ __all__ = ["build_parser", "config_from_args", "field_value", "main"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-_HEADLINE = ("auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece", "cdi")
+_HEADLINE = (*PERFORMANCE_KEYS, "cdi")
 
 
 def _bool(text: str) -> bool:

@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from semcov_metrics.performance import PERFORMANCE_KEYS
+
 from .device_policy import autocast
 from .distributed import DistContext, all_gather_objects
 from .threshold import DecisionThreshold, choose_threshold, decide
@@ -32,7 +34,6 @@ __all__ = [
 ]
 
 #: Table 1 metric names (``semcov_metrics.performance_report``).
-PERFORMANCE_KEYS = ("auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece")
 #: Scalar statistics of ``semcov_metrics.semantic_fairness_report`` kept per epoch and per run.
 FAIRNESS_KEYS = ("cdi", "cdi_hard", "cdi_null", "tpr_worst", "tpr_std")
 

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from semcov_data.transforms import IMAGENET_MEAN, IMAGENET_STD
+
 if TYPE_CHECKING:
     from transformers import CLIPModel, CLIPVisionConfig
 
@@ -28,8 +30,6 @@ __all__ = [
     "load_clip_encoder",
 ]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
