@@ -198,3 +198,13 @@ def test_semcov_loss_bad_inputs():
         SemCovLoss(lambda_cdi=-1.0)
     with pytest.raises(ValueError, match="need a `coverage`"):
         SemCovLoss(decay=0.5)
+
+
+def test_gather_and_distributed_change_nothing_on_one_process():
+    g = torch.Generator().manual_seed(3)
+    z, d = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g)
+    for symmetric in (False, True):
+        plain = dva_loss(z, d, 0.1, symmetric=symmetric, reduction="none")
+        gathered = dva_loss(z, d, 0.1, symmetric=symmetric, gather=True, reduction="none")
+        assert torch.equal(plain, gathered)
+    assert SemCovLoss(distributed=True).dva.gather and not SemCovLoss().dva.gather

@@ -1,14 +1,13 @@
-"""Helpers shared by the losses: reductions and cross-process sums under torch.distributed."""
+"""Helpers shared by the losses: reductions and float promotion."""
 
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 from torch import Tensor
 
 from .._validation import check_choice
 
-__all__ = ["REDUCTIONS", "as_float", "distributed_sum", "reduce_loss", "sum_across_processes"]
+__all__ = ["REDUCTIONS", "as_float", "reduce_loss"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -21,29 +20,6 @@ def reduce_loss(values: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return values.sum()
     return values
-
-
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
-def sum_across_processes(value: Tensor) -> Tensor:
-    """Detached sum of `value` over all processes (the detached value itself without DDP)."""
-    total = value.detach().clone()
-    if _distributed():
-        dist.all_reduce(total, op=dist.ReduceOp.SUM)
-    return total
-
-
-def distributed_sum(local: Tensor) -> Tensor:
-    """Global sum over processes that keeps the gradient of the local contribution.
-
-    Other processes' parts enter as constants, so each process back-propagates through its own
-    samples only, while the value equals the global statistic.
-    """
-    if not _distributed():
-        return local
-    return local + (sum_across_processes(local) - local.detach())
 
 
 def as_float(value: Tensor) -> Tensor:

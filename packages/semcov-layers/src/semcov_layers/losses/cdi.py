@@ -15,7 +15,8 @@ from .._validation import (
     check_same_batch,
     check_tensor,
 )
-from ._common import as_float, distributed_sum
+from ._common import as_float
+from .distributed import distributed_sum
 
 __all__ = [
     "MEMBERSHIPS",

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from .._validation import check_choice, check_floating, check_tensor
 from ._common import REDUCTIONS, as_float, reduce_loss
+from .distributed import gather_with_grad, is_distributed, process_rank
 
 __all__ = ["DVALoss", "dva_loss"]
 
@@ -33,6 +34,7 @@ def dva_loss(
     temperature: float | Tensor = 0.07,
     *,
     symmetric: bool = False,
+    gather: bool = False,
     reduction: str = "mean",
 ) -> Tensor:
     """DVA loss ``CE(S, I)`` with ``S = normalize(z) normalize(d)^T / tau`` (paper Eq. 7).
@@ -41,12 +43,20 @@ def dva_loss(
     ``symmetric=True`` averages this image-to-descriptor term with the descriptor-to-image term
     (CLIP style). paper: one direction; here: one direction by default.
 
+    ``gather=True`` under torch.distributed (DDP): the batch is every process's share, so each
+    process scores its own images against the descriptor embeddings of all processes (and, with
+    ``symmetric``, its descriptors against all images), gathered with their gradient. After DDP
+    averages the gradients, value (averaged over processes) and gradient equal the loss on one
+    process holding the whole batch. Every process must hold the same batch size B. Without
+    torch.distributed it changes nothing.
+
     Args:
         embedding: Visual embedding z, shape (B, D).
         descriptor_embedding: Projected descriptors Linear(p), shape (B, D).
         temperature: tau > 0 (float or 0-d tensor, may require grad).
         symmetric: Average both directions.
-        reduction: ``mean | sum | none`` over the B samples.
+        gather: Score against the embeddings of every process (see above).
+        reduction: ``mean | sum | none`` over this process's B samples.
 
     Returns:
         Scalar, or shape (B,) with ``reduction="none"``.
@@ -62,13 +72,21 @@ def dva_loss(
         raise ValueError(f"`temperature` must be > 0, got {temperature}")
     visual = F.normalize(as_float(embedding), dim=-1)
     semantic = F.normalize(as_float(descriptor_embedding), dim=-1)
-    similarity = visual @ semantic.transpose(0, 1) / temperature
-    targets = torch.arange(similarity.shape[0], device=similarity.device)
+    batch = visual.shape[0]
+    gather = gather and is_distributed()
+    # Row i's positive is its own pair, at this process's offset in a gathered batch.
+    offset = process_rank() * batch if gather else 0
+    targets = torch.arange(batch, device=visual.device) + offset
+    all_semantic = gather_with_grad(semantic) if gather else semantic
+    similarity = visual @ all_semantic.transpose(0, 1) / temperature
     per_sample = F.cross_entropy(similarity, targets, reduction="none")
     if symmetric:
-        per_sample = 0.5 * (
-            per_sample + F.cross_entropy(similarity.transpose(0, 1), targets, reduction="none")
-        )
+        if gather:
+            reverse_similarity = semantic @ gather_with_grad(visual).transpose(0, 1) / temperature
+        else:
+            reverse_similarity = similarity.transpose(0, 1)
+        reverse = F.cross_entropy(reverse_similarity, targets, reduction="none")
+        per_sample = 0.5 * (per_sample + reverse)
     return reduce_loss(per_sample, reduction)
 
 
@@ -86,6 +104,7 @@ class DVALoss(nn.Module):
         min_temperature: Lower clamp of tau.
         max_temperature: Upper clamp of tau.
         symmetric: Average both directions.
+        gather: Under DDP, score against the embeddings of every process (:func:`dva_loss`).
         reduction: ``mean | sum | none``.
     """
 
@@ -97,6 +116,7 @@ class DVALoss(nn.Module):
         min_temperature: float = 0.01,
         max_temperature: float = 1.0,
         symmetric: bool = False,
+        gather: bool = False,
         reduction: str = "mean",
     ) -> None:
         super().__init__()
@@ -114,6 +134,7 @@ class DVALoss(nn.Module):
         self.min_temperature = min_temperature
         self.max_temperature = max_temperature
         self.symmetric = symmetric
+        self.gather = gather
         self.reduction = reduction
 
     @property
@@ -136,11 +157,12 @@ class DVALoss(nn.Module):
             descriptor_embedding,
             self.temperature,
             symmetric=self.symmetric,
+            gather=self.gather,
             reduction=self.reduction,
         )
 
     def extra_repr(self) -> str:
         return (
             f"temperature={float(self.temperature):.4f}, symmetric={self.symmetric}, "
-            f"reduction={self.reduction!r}"
+            f"gather={self.gather}, reduction={self.reduction!r}"
         )

@@ -15,7 +15,7 @@ from .._validation import (
     check_same_batch,
     check_tensor,
 )
-from ._common import sum_across_processes
+from .distributed import sum_across_processes
 
 __all__ = ["GroupDROLoss", "group_dro_loss", "group_losses"]
 

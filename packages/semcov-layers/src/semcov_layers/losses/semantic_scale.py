@@ -16,8 +16,9 @@ from .._validation import (
     check_same_batch,
     check_tensor,
 )
-from ._common import REDUCTIONS, sum_across_processes
+from ._common import REDUCTIONS
 from .class_balanced import CB_LOSS_TYPES, class_balanced_loss
+from .distributed import sum_across_processes
 
 __all__ = ["SemanticScaleBalancedLoss", "semantic_scale", "semantic_scale_weights"]
 

@@ -20,6 +20,7 @@ from .._validation import (
     check_tensor,
 )
 from .cdi import CDIRegularizer
+from .distributed import scale_gradient, world_size
 from .dva import DVALoss, dva_loss
 
 __all__ = ["SemCovLoss", "SemCovLossOutput", "semcov_loss"]
@@ -77,6 +78,7 @@ def semcov_loss(
     lambda_dva: float = 0.1,
     lambda_cdi: float = 0.1,
     symmetric_dva: bool = False,
+    gather_dva: bool = False,
     classification_loss: Callable[[Tensor, Tensor], Tensor] | None = None,
     reduction: str = "mean",
 ) -> SemCovLossOutput:
@@ -99,6 +101,8 @@ def semcov_loss(
         lambda_dva: Weight of L_DVA (paper 0.1).
         lambda_cdi: Weight of L_CDI (paper 0.1).
         symmetric_dva: Use the symmetric DVA variant.
+        gather_dva: Under DDP, DVA scores this process's images against the descriptor
+            embeddings of every process (``dva_loss(gather=True)``).
         classification_loss: Replaces the cross-entropy of Eq. 10; its own reduction applies.
         reduction: ``mean`` or ``sum`` over the batch for the per-sample terms.
 
@@ -139,7 +143,12 @@ def semcov_loss(
     ).mean(dim=1)
     descriptor = per_sample_desc.mean() if reduction == "mean" else per_sample_desc.sum()
     alignment = dva_loss(
-        embedding, descriptor_embedding, temperature, symmetric=symmetric_dva, reduction=reduction
+        embedding,
+        descriptor_embedding,
+        temperature,
+        symmetric=symmetric_dva,
+        gather=gather_dva,
+        reduction=reduction,
     )
     if cdi is None:
         cdi = torch.zeros((), device=logits.device, dtype=classification.dtype)
@@ -157,6 +166,14 @@ class SemCovLoss(nn.Module):
     statistics: call ``loss.cdi.reset()`` where you want them forgotten). Without coverage the CDI
     term is 0.
 
+    ``distributed=True`` makes the objective exact under DDP, where each of N processes holds a
+    share of the batch and gradients are averaged: DVA scores each process's images against the
+    descriptor embeddings of all processes, gathered with their gradient (``DVALoss(gather=True)``),
+    and the CDI term, whose per-SCG statistics are all-reduced (same value on every process,
+    gradient through the local samples only), has its gradient multiplied by N. Loss and
+    gradients then equal those of one process with the whole batch. Without torch.distributed it
+    changes nothing.
+
     Args:
         coverage: Training coverage c_g, shape (num_classes, num_descriptors, num_subgroups),
             or None.
@@ -166,6 +183,7 @@ class SemCovLoss(nn.Module):
         temperature: Initial DVA temperature.
         learnable_temperature: Learn the DVA temperature.
         symmetric_dva: Use the symmetric DVA variant.
+        distributed: Exact under DDP (see above).
         classification_loss: Replaces the cross-entropy of Eq. 10 (e.g. a ClassBalancedLoss).
         reduction: ``mean`` or ``sum`` over the batch for the per-sample terms.
         **cdi_options: Passed to :class:`CDIRegularizer` (``membership``, ``decay``, ...).
@@ -181,6 +199,7 @@ class SemCovLoss(nn.Module):
         temperature: float = 0.07,
         learnable_temperature: bool = True,
         symmetric_dva: bool = False,
+        distributed: bool = False,
         classification_loss: nn.Module | None = None,
         reduction: str = "mean",
         **cdi_options: Any,
@@ -200,7 +219,13 @@ class SemCovLoss(nn.Module):
         self.lambda_dva = lambda_dva
         self.lambda_cdi = lambda_cdi
         self.reduction = reduction
-        self.dva = DVALoss(temperature, learnable=learnable_temperature, symmetric=symmetric_dva)
+        self.distributed = distributed
+        self.dva = DVALoss(
+            temperature,
+            learnable=learnable_temperature,
+            symmetric=symmetric_dva,
+            gather=distributed,
+        )
         self.cdi = CDIRegularizer(coverage, **cdi_options) if coverage is not None else None
         self.classification_loss = classification_loss
 
@@ -239,6 +264,8 @@ class SemCovLoss(nn.Module):
             if subgroups is None:
                 raise ValueError("`subgroups` of shape (B,) is required: this loss has a CDI term")
             cdi = self.cdi(net.logits, targets, descriptors, subgroups)
+            if self.distributed:
+                cdi = scale_gradient(cdi, world_size())
         elif subgroups is not None:
             raise ValueError(
                 "`subgroups` was given but the loss has no CDI term; build it with `coverage`"
@@ -256,6 +283,7 @@ class SemCovLoss(nn.Module):
             lambda_dva=self.lambda_dva,
             lambda_cdi=self.lambda_cdi,
             symmetric_dva=self.dva.symmetric,
+            gather_dva=self.dva.gather,
             classification_loss=self.classification_loss,
             reduction=self.reduction,
         )
@@ -263,5 +291,6 @@ class SemCovLoss(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"lambda_desc={self.lambda_desc}, lambda_dva={self.lambda_dva}, "
-            f"lambda_cdi={self.lambda_cdi}, reduction={self.reduction!r}"
+            f"lambda_cdi={self.lambda_cdi}, distributed={self.distributed}, "
+            f"reduction={self.reduction!r}"
         )
