@@ -16,6 +16,8 @@ import torch.distributed as dist
 from torch import Tensor
 from torch.utils.data import DistributedSampler, Sampler
 
+from semcov_layers.losses import distributed as layers_distributed
+
 __all__ = [
     "DistContext",
     "ShardSampler",
@@ -243,22 +245,6 @@ def all_gather_objects(value: Any, context: DistContext) -> list[Any]:
     return gathered
 
 
-class _GatherWithGrad(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, tensor: Tensor) -> Tensor:
-        world = dist.get_world_size()
-        ctx.rank, ctx.size = dist.get_rank(), tensor.shape[0]
-        parts = [torch.empty_like(tensor) for _ in range(world)]
-        dist.all_gather(parts, tensor.contiguous())
-        return torch.cat(parts)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        grad = grad.contiguous().clone()
-        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
-        return grad[ctx.rank * ctx.size : (ctx.rank + 1) * ctx.size]
-
-
 def gather_with_grad(tensor: Tensor, context: DistContext) -> Tensor:
     """Concatenate every rank's `tensor` (equal shapes) along dim 0, in rank order.
 
@@ -268,7 +254,7 @@ def gather_with_grad(tensor: Tensor, context: DistContext) -> Tensor:
     """
     if not context.distributed:
         return tensor
-    return _GatherWithGrad.apply(tensor)
+    return layers_distributed.gather_with_grad(tensor)
 
 
 def gather_tensor(tensor: Tensor, context: DistContext) -> Tensor:
@@ -286,6 +272,4 @@ def scale_grad(value: Tensor, factor: float) -> Tensor:
     A loss whose statistics are all-reduced (value global, gradient through local samples only)
     needs ``factor = world_size``: DDP divides gradients by the world size when it averages.
     """
-    if factor == 1:
-        return value
-    return value + (factor - 1) * (value - value.detach())
+    return layers_distributed.scale_gradient(value, factor)

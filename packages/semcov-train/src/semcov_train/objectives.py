@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .distributed import DistContext, gather_tensor, gather_with_grad, scale_grad
+from .distributed import DistContext, gather_tensor, gather_with_grad
 
 __all__ = [
     "CrossEntropyObjective",
@@ -24,7 +23,6 @@ __all__ = [
     "SemCovObjective",
     "SemanticScaleObjective",
     "classification_loss",
-    "distributed_dva_loss",
     "global_batch",
 ]
 
@@ -161,38 +159,14 @@ class SemanticScaleObjective(nn.Module):
         return {"loss": loss, "ssb": loss}
 
 
-def distributed_dva_loss(
-    embedding: Tensor,
-    descriptor_embedding: Tensor,
-    temperature: Tensor,
-    context: DistContext,
-    *,
-    symmetric: bool = False,
-) -> Tensor:
-    """DVA loss (paper Eq. 7) over the global batch: each rank scores its own images against
-    the descriptor embeddings of every rank (gathered with gradient), so its value and gradient
-    equal the single-process loss on the whole batch. On one process it is ``dva_loss``."""
-    visual = F.normalize(embedding.float(), dim=-1)
-    semantic = F.normalize(descriptor_embedding.float(), dim=-1)
-    all_semantic = gather_with_grad(semantic, context)
-    offset = context.rank * visual.shape[0]
-    targets = torch.arange(visual.shape[0], device=visual.device) + offset
-    loss = F.cross_entropy(visual @ all_semantic.T / temperature, targets)
-    if symmetric:
-        all_visual = gather_with_grad(visual, context)
-        reverse = F.cross_entropy(semantic @ all_visual.T / temperature, targets)
-        loss = 0.5 * (loss + reverse)
-    return loss
-
-
 class SemCovObjective(nn.Module):
     """The SemCovNet objective (paper Eq. 12): ``CE + l_desc BCE + l_dva DVA + l_cdi CDI``.
 
-    Wraps :class:`semcov_layers.SemCovLoss` (its DVA temperature is a parameter and its CDI
-    regularizer keeps running per-SCG sums, both part of this module's state). Under DDP the DVA
-    term uses the descriptor embeddings of every process (:func:`distributed_dva_loss`) and the
-    CDI term, whose statistics semcov_layers all-reduces, gets its gradient scaled by the world
-    size, so N processes optimise the same objective as one.
+    Wraps :class:`semcov_layers.SemCovLoss` built with ``distributed=True`` (its DVA temperature
+    is a parameter and its CDI regularizer keeps running per-SCG sums, both part of this
+    module's state): under DDP the DVA term scores each process's images against the descriptor
+    embeddings of every process, and the CDI term, whose statistics are all-reduced, gets its
+    gradient scaled by the world size, so N processes optimise the same objective as one.
 
     Args:
         coverage: training coverage (classes, descriptors, subgroups), or None (CDI off).
@@ -223,37 +197,24 @@ class SemCovObjective(nn.Module):
         cdi_options: dict[str, Any] = {}
         if coverage is not None:
             cdi_options = {"decay": cdi_decay, "membership": cdi_membership}
-        # The DVA and CDI terms are weighted here (DDP-aware); SemCovLoss adds CE + desc only.
         self.criterion = SemCovLoss(
             coverage,
             lambda_desc=lambda_desc,
-            lambda_dva=0.0,
-            lambda_cdi=0.0,
+            lambda_dva=lambda_dva if use_dva else 0.0,
+            lambda_cdi=lambda_cdi,
             temperature=temperature,
             symmetric_dva=symmetric_dva,
+            distributed=True,
             **cdi_options,
         )
         self.use_dva = use_dva
-        self.lambda_dva = lambda_dva if use_dva else 0.0
-        self.lambda_cdi = lambda_cdi if coverage is not None else 0.0
 
     def forward(self, output, batch: dict, context: DistContext) -> dict[str, Tensor]:
         subgroups = batch["subgroup"] if self.criterion.cdi is not None else None
         terms = self.criterion(output, batch["label"], batch["descriptors"], subgroups)
-        loss = terms.total
-        result = {"ce": terms.classification, "desc": terms.descriptor}
+        result = {"loss": terms.total, "ce": terms.classification, "desc": terms.descriptor}
         if self.use_dva:
-            dva = distributed_dva_loss(
-                output.embedding,
-                output.descriptor_embedding,
-                self.criterion.dva.temperature,
-                context,
-                symmetric=self.criterion.dva.symmetric,
-            )
-            loss = loss + self.lambda_dva * dva
-            result["dva"] = dva
+            result["dva"] = terms.dva
         if self.criterion.cdi is not None:
-            loss = loss + self.lambda_cdi * scale_grad(terms.cdi, context.world_size)
             result["cdi"] = terms.cdi
-        result["loss"] = loss
         return result
