@@ -10,7 +10,7 @@ from semcov_metrics._groups import MEMBERSHIPS
 from semcov_metrics.alignment import align_gap, alignment_cosine, recall_at_1
 from semcov_metrics.calibration import expected_calibration_error, reliability_diagram
 from semcov_metrics.cdi import cdi_null_floor, coverage_disparity_index
-from semcov_metrics.coverage import scg_coverage
+from semcov_metrics.coverage import coverage_tensor, scg_coverage
 from semcov_metrics.disparity import fpr_disparity, group_rates, tpr_disparity
 from semcov_metrics.exceptions import UndefinedMetricWarning
 from semcov_metrics.performance import (
@@ -44,6 +44,7 @@ __all__ = [
     "cdi_null_floor",
     "compositional_attribute_scarcity",
     "coverage_disparity_index",
+    "coverage_tensor",
     "expected_calibration_error",
     "fpr_disparity",
     "group_rates",

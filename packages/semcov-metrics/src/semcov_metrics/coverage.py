@@ -9,9 +9,14 @@ import numpy as np
 import pandas as pd
 
 from semcov_metrics._groups import Grid, Split, cell_sums, encode_split, make_grid, validate_split
-from semcov_metrics._validation import check_choice, check_threshold
+from semcov_metrics._validation import (
+    check_choice,
+    check_probabilities,
+    check_threshold,
+    to_numpy,
+)
 
-__all__ = ["scg_coverage"]
+__all__ = ["coverage_tensor", "scg_coverage"]
 
 COVERAGE_KINDS = ("rate", "mass")
 _NAMES = ("descriptors", "labels", "subgroups")
@@ -95,3 +100,63 @@ def coverage_arrays(
     with np.errstate(invalid="ignore", divide="ignore"):
         coverage = np.where(n_train > 0, sums / np.maximum(n_train, 1), 0.0)
     return n_train, coverage
+
+
+def coverage_tensor(
+    coverage: Any,
+    *,
+    classes: Sequence[Any] | None = None,
+    descriptors: Sequence[Any] | None = None,
+    subgroups: Sequence[Any] | None = None,
+) -> np.ndarray:
+    """Training coverage as a (num_classes, num_descriptors, num_subgroups) array.
+
+    Args:
+        coverage: such an array (or tensor) of values in [0, 1], or the DataFrame of
+            :func:`scg_coverage` (columns ``class``, ``descriptor``, ``subgroup``, ``coverage``).
+        classes, descriptors, subgroups: for a DataFrame, the order of each axis (e.g. class
+            codes ``range(T)``); default: first appearance in the table, which is the grid order.
+
+    Returns:
+        float64 array (T, K, S).
+
+    Raises:
+        ValueError: wrong shape or values; a table that does not hold the full grid of the
+            axes, or holds a value outside a given axis.
+
+    Example:
+        >>> table = pd.DataFrame({"class": [0, 0, 1, 1], "descriptor": ["a"] * 4,
+        ...                       "subgroup": ["x", "y", "x", "y"], "coverage": [.1, .2, .3, .4]})
+        >>> coverage_tensor(table, subgroups=["y", "x"])[:, 0, :].tolist()
+        [[0.2, 0.1], [0.4, 0.3]]
+    """
+    if isinstance(coverage, pd.DataFrame):
+        columns = ("class", "descriptor", "subgroup")
+        missing = [c for c in (*columns, "coverage") if c not in coverage]
+        if missing:
+            raise ValueError(f"coverage lacks columns {missing}; found {list(coverage.columns)}")
+        given = (classes, descriptors, subgroups)
+        axes = [
+            list(dict.fromkeys(coverage[c])) if order is None else list(order)
+            for c, order in zip(columns, given, strict=True)
+        ]
+        for column, axis in zip(columns, axes, strict=True):
+            outside = sorted(set(coverage[column]) - set(axis), key=str)
+            if outside:
+                raise ValueError(f"coverage {column} values {outside} are not in the axis {axis}")
+        shape = tuple(len(a) for a in axes)
+        index = pd.MultiIndex.from_product(axes)
+        values = coverage.set_index(list(columns))["coverage"]
+        if len(coverage) != int(np.prod(shape)) or values.index.duplicated().any():
+            raise ValueError(
+                "coverage table must hold the full grid classes × descriptors × subgroups"
+            )
+        return values.reindex(index).to_numpy(dtype=np.float64).reshape(shape)
+    array = np.asarray(to_numpy(coverage, "coverage"), dtype=np.float64)
+    if array.ndim != 3:
+        raise ValueError(
+            "coverage must have shape (num_classes, num_descriptors, num_subgroups), got "
+            f"{array.shape}"
+        )
+    check_probabilities(array, "coverage")
+    return array

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 try:
     import torch
     from torchmetrics import Metric
@@ -19,39 +16,11 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
     ) from error
 
 from semcov_metrics._groups import MEMBERSHIPS
-from semcov_metrics._validation import check_choice, check_probabilities, to_numpy
+from semcov_metrics._validation import check_choice
 from semcov_metrics.cdi import pearson_abs
+from semcov_metrics.coverage import coverage_tensor
 
 __all__ = ["CoverageDisparityIndex", "coverage_tensor"]
-
-
-def coverage_tensor(coverage: Any) -> np.ndarray:
-    """Training coverage as a (num_classes, num_descriptors, num_subgroups) array.
-
-    Accepts such an array (or tensor) or the DataFrame of :func:`scg_coverage` (axis order:
-    first appearance in the table, which is the grid order).
-    """
-    if isinstance(coverage, pd.DataFrame):
-        missing = [c for c in ("class", "descriptor", "subgroup", "coverage") if c not in coverage]
-        if missing:
-            raise ValueError(f"coverage lacks columns {missing}; found {list(coverage.columns)}")
-        axes = [list(dict.fromkeys(coverage[c])) for c in ("class", "descriptor", "subgroup")]
-        shape = tuple(len(a) for a in axes)
-        if len(coverage) != int(np.prod(shape)):
-            raise ValueError(
-                "coverage table must hold the full grid classes × descriptors × subgroups"
-            )
-        index = pd.MultiIndex.from_product(axes)
-        values = coverage.set_index(["class", "descriptor", "subgroup"])["coverage"].reindex(index)
-        return values.to_numpy(dtype=np.float64).reshape(shape)
-    array = np.asarray(to_numpy(coverage, "coverage"), dtype=np.float64)
-    if array.ndim != 3:
-        raise ValueError(
-            "coverage must have shape (num_classes, num_descriptors, num_subgroups), got "
-            f"{array.shape}"
-        )
-    check_probabilities(array, "coverage")
-    return array
 
 
 class CoverageDisparityIndex(Metric):
