@@ -289,22 +289,11 @@ class DataBundle:
         }
 
 
-def coverage_tensor(coverage_table: pd.DataFrame, classes, descriptors, subgroups) -> torch.Tensor:
-    """Coverage as a (classes, descriptors, subgroups) tensor in the axis orders given."""
-    c = pd.Categorical(coverage_table["class"], categories=list(range(len(classes)))).codes
-    d = pd.Categorical(coverage_table["descriptor"], categories=list(descriptors)).codes
-    s = pd.Categorical(coverage_table["subgroup"], categories=list(subgroups)).codes
-    if (c < 0).any() or (d < 0).any() or (s < 0).any():
-        raise ValueError("coverage table does not match the dataset's SCG axes")
-    values = np.zeros((len(classes), len(descriptors), len(subgroups)), dtype=np.float32)
-    values[c, d, s] = coverage_table["coverage"].to_numpy(np.float32)
-    return torch.from_numpy(values)
-
-
 def prepare_data(config: TrainConfig, context: DistContext | None = None) -> DataBundle:
     """Load, split (fold ``config.fold``), cache and wrap the dataset of a run."""
     from semcov_data import SemCovDataset, build_image_cache, drop_bad_images, eval_transform
     from semcov_metrics import scg_coverage
+    from semcov_metrics.coverage import coverage_tensor
 
     from .augment import train_loader_transform
     from .csv_data import split_parts
@@ -365,8 +354,13 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
         descriptor_names=tuple(table.descriptor_names),
         subgroup_values=tuple(table.subgroup_values),
         coverage_table=coverage_table,
-        coverage=coverage_tensor(
-            coverage_table, classes, table.descriptor_names, table.subgroup_values
+        coverage=torch.from_numpy(
+            coverage_tensor(
+                coverage_table,
+                classes=range(len(classes)),
+                descriptors=table.descriptor_names,
+                subgroups=table.subgroup_values,
+            ).astype(np.float32)
         ),
         modality=resolve_modality(config),
         subgroup=resolve_subgroup(config),
