@@ -134,6 +134,43 @@ def as_labels(value: Any, name: str) -> np.ndarray:
     return array
 
 
+def integer_labels(value: Any, name: str) -> np.ndarray:
+    """Class labels as non-negative integers, shape (N,)."""
+    array = as_labels(value, name)
+    if array.dtype == bool:
+        return array.astype(np.intp)
+    if not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must hold integer class labels, got dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.floating) and (
+        not np.isfinite(array).all() or (array != np.round(array)).any()
+    ):
+        raise ValueError(f"{name} must hold integer class labels, got non-integer values")
+    if array.min() < 0:
+        raise ValueError(f"{name} must hold class labels >= 0, got {array.min()}")
+    return array.astype(np.intp)
+
+
+def class_probabilities(probabilities: np.ndarray, labels: np.ndarray, name: str) -> np.ndarray:
+    """An (N, T) probability matrix; a 1-D input is P(class 1) of a binary task. Rows of a
+    2-D input must sum to 1 within :data:`ROW_SUM_TOLERANCE` (as scikit-learn requires of
+    multi-class ``roc_auc_score``)."""
+    if probabilities.ndim == 1:
+        if labels.max() > 1:
+            raise ValueError(
+                f"{name} is 1-D (binary) but the labels go up to {labels.max()}; "
+                "pass an (N, n_classes) matrix"
+            )
+        return np.stack([1.0 - probabilities, probabilities], axis=1)
+    if probabilities.shape[1] < 2:
+        raise ValueError(f"{name} needs at least 2 columns, got shape {probabilities.shape}")
+    if labels.max() >= probabilities.shape[1]:
+        raise ValueError(
+            f"labels go up to {labels.max()} but {name} has only {probabilities.shape[1]} columns"
+        )
+    check_rows_sum_to_one(probabilities, name)
+    return probabilities
+
+
 def check_same_length(**arrays: np.ndarray) -> None:
     lengths = {name: len(array) for name, array in arrays.items()}
     if len(set(lengths.values())) > 1:

@@ -13,8 +13,9 @@ from semcov_metrics._validation import (
     check_probabilities,
     check_rows_sum_to_one,
     check_same_length,
+    class_probabilities,
+    integer_labels,
 )
-from semcov_metrics.performance import class_probabilities, integer_labels
 
 __all__ = ["expected_calibration_error", "reliability_diagram"]
 

@@ -12,9 +12,9 @@ from semcov_metrics._validation import (
     categories,
     check_same_length,
     encode,
+    integer_labels,
     warn_undefined,
 )
-from semcov_metrics.performance import integer_labels
 
 __all__ = ["fpr_disparity", "group_rates", "tpr_disparity"]
 
