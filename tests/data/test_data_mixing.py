@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from semcov_data import SemCovDataset, load_milk10k
-from semcov_data import mixing
+from semcov_data import SemCovDataset, load_milk10k, mixing
 from semcov_data.mix_masks import cutmix_mask, fmix_mask, saliencymix_mask, sample_mix_lambda
 from semcov_data.mixing import MIX_MODES, BatchMixer, CASMixSource
 from semcov_data.saliency import spectral_residual_saliency
