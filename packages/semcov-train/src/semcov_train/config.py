@@ -11,16 +11,13 @@ from typing import Any
 
 from semcov_data.image_check import BAD_IMAGE_POLICIES
 from semcov_data.synthetic_cues import EFFECT_MODES
-from semcov_layers.encoder_options import (
-    ENCODER_OPTION_CHOICES,
-    ENCODER_ORDERS,
-    SemanticEncoderOptions,
-    option_names,
-)
+from semcov_layers.encoder_options import ENCODER_OPTION_CHOICES, SemanticEncoderOptions
 from semcov_layers.losses.cdi import MEMBERSHIPS as CDI_MEMBERSHIPS
 from semcov_metrics import MEMBERSHIPS
 
+from . import encoder_config
 from ._registry import did_you_mean, lookup
+from .encoder_config import SEMCOV_ORDERS, SEMCOV_PREFIX
 
 __all__ = [
     "AMP_MODES",
@@ -41,10 +38,6 @@ SWITCHES = ("auto", "on", "off")
 GROUPDRO_GROUPS = ("subgroup", "class_subgroup", "scg")
 #: Training augmentation recipes (:mod:`semcov_train.augment`).
 AUGMENT_RECIPES = ("light", "siim2020")
-#: The Semantic Encoder options a TrainConfig sets are its fields ``semcov_<option>``.
-SEMCOV_PREFIX = "semcov_"
-#: ``semcov_order`` also takes ``auto`` (:func:`semcov_train.resolve.resolve_semcov_order`).
-SEMCOV_ORDERS = ("auto", *ENCODER_ORDERS)
 # Defaults of the semcov_* fields: the encoder's own.
 _ENCODER = SemanticEncoderOptions()
 #: Which backbone each method gets when ``backbone="auto"``: the paper's (EfficientNet-B0,
@@ -84,16 +77,9 @@ class TrainConfig:
     ``batch_size / N`` samples per step, so a run on N processes takes the same optimisation
     steps as one on a single process.
 
-    The SemCovNet encoder options stay flat fields ``semcov_<option>`` (``semcov_dim``,
-    ``semcov_depth``, ...) rather than one nested :class:`semcov_layers.SemanticEncoderOptions`
-    field: the flat names are the command-line options, the keys of ``config.json`` and of the
-    apps' switches, and part of the settings hash that names a run directory, so nesting them
-    would orphan every finished run and break resume. What is defined once lives in
-    semcov-layers: the defaults (read from ``SemanticEncoderOptions()``), the choice tuples
-    (``ENCODER_OPTION_CHOICES``), the ranges (every config is validated by building its
-    :meth:`encoder_options`), and the field-to-option mapping :data:`SEMCOV_FIELDS` (derived
-    from the options' fields; an import-time check refuses a ``semcov_*`` field that is not an
-    option of the same type). Only ``semcov_order`` differs: it adds ``auto``.
+    The SemCovNet encoder options stay flat fields ``semcov_<option>`` (command line,
+    config.json and run identity) whose defaults, choices and ranges come from
+    :class:`semcov_layers.SemanticEncoderOptions`; why, and how: :mod:`semcov_train.encoder_config`.
     """
 
     # --- what to run
@@ -320,21 +306,8 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ derived values
     def encoder_options(self, order: str | None = None) -> SemanticEncoderOptions:
-        """The ``semcov_*`` fields as :class:`semcov_layers.SemanticEncoderOptions` (the
-        options a field does not set at their defaults).
-
-        Args:
-            order: the encoder order to use; ``None`` takes ``semcov_order``, which must not be
-                ``auto`` then (:func:`semcov_train.resolve.resolve_semcov_order` resolves it).
-
-        Raises:
-            ValueError: ``semcov_order`` is ``auto`` and no ``order`` is given.
-        """
-        values = {name: getattr(self, name) for name in SEMCOV_FIELDS}
-        if order is None and self.semcov_order == "auto":
-            raise ValueError("semcov_order is 'auto': pass the order resolved for the run")
-        overrides = {} if order is None else {"order": order}
-        return SemanticEncoderOptions.from_prefixed(values, SEMCOV_PREFIX, **overrides)
+        """The encoder options (:func:`semcov_train.encoder_config.encoder_options`)."""
+        return encoder_config.encoder_options(self, order)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated again)."""
@@ -351,29 +324,8 @@ class TrainConfig:
         return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
 
 
-#: TrainConfig field -> :class:`semcov_layers.SemanticEncoderOptions` field, for the encoder
-#: options a run sets (derived from the options' fields, so a name is never written twice).
-SEMCOV_FIELDS: dict[str, str] = {
-    SEMCOV_PREFIX + name: name
-    for name in option_names()
-    if SEMCOV_PREFIX + name in {f.name for f in fields(TrainConfig)}
-}
-
-
-def _check_semcov_fields() -> None:
-    """Every ``semcov_*`` field is an encoder option of the same type (checked at import)."""
-    import typing
-
-    ours = typing.get_type_hints(TrainConfig)
-    theirs = typing.get_type_hints(SemanticEncoderOptions)
-    for f in fields(TrainConfig):
-        if f.name.startswith(SEMCOV_PREFIX):
-            option = SEMCOV_FIELDS.get(f.name)
-            if option is None or ours[f.name] != theirs[option]:
-                raise TypeError(f"TrainConfig.{f.name} is not a SemanticEncoderOptions field")
-
-
-_check_semcov_fields()
+#: TrainConfig field -> encoder option, derived from the options' fields (checked at import).
+SEMCOV_FIELDS: dict[str, str] = encoder_config.semcov_fields(TrainConfig)
 
 _TYPES: dict[str, Any] | None = None
 
