@@ -11,6 +11,7 @@ from torchvision.transforms import v2
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "FLIPS_ONLY",
     "AugmentConfig",
     "RandomTranspose",
     "ResizeTo",
@@ -191,6 +192,12 @@ def train_transform(
             v2.RandomErasing(p=c.cutout_p, scale=(area, area), ratio=(1.0, 1.0), value=0.0),
         ]
     )
+
+
+#: Only the lesion's symmetries (transpose, vertical and horizontal flips): every other
+#: operation off. The ``flips`` recipe of semcov-train's CPU preset; the class cue of a lesion
+#: (border, asymmetry, colours) is unchanged by them.
+FLIPS_ONLY = AugmentConfig(color_p=0.0, blur_noise_p=0.0, affine_p=0.0, cutout_p=0.0)
 
 
 def eval_transform(

@@ -237,15 +237,19 @@ def siim2020(config: Siim2020Config | None = None, *, image_size: int = 224) -> 
 def train_loader_transform(config):
     """The per-sample transform of the training split's loader for a
     :class:`~semcov_train.TrainConfig`: the ``light`` recipe (normalised float32 out), the
+    ``flips`` recipe (its transpose and flips alone), the
     evaluation transform without augmentation, or for ``siim2020`` a resize to uint8 (the
     batch is augmented and normalised on the device by :func:`batch_augmentation`)."""
     from semcov_data import eval_transform, train_transform
+    from semcov_data.transforms import FLIPS_ONLY
 
     size = config.image_size
     if not config.augment:
         return eval_transform(size)
     if config.augment_recipe == "siim2020":
         return eval_transform(size, normalize=False)
+    if config.augment_recipe == "flips":
+        return train_transform(size, FLIPS_ONLY)
     return train_transform(size)
 
 

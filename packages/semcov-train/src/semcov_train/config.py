@@ -37,7 +37,7 @@ AMP_MODES = ("auto", "bf16", "fp16", "off")
 SWITCHES = ("auto", "on", "off")
 GROUPDRO_GROUPS = ("subgroup", "class_subgroup", "scg")
 #: Training augmentation recipes (:mod:`semcov_train.augment`).
-AUGMENT_RECIPES = ("light", "siim2020")
+AUGMENT_RECIPES = ("light", "flips", "siim2020")
 # Defaults of the semcov_* fields: the encoder's own.
 _ENCODER = SemanticEncoderOptions()
 #: Which backbone each method gets when ``backbone="auto"``: the paper's (EfficientNet-B0,
@@ -69,7 +69,9 @@ class TrainConfig:
     (:mod:`semcov_train.threshold`). ``semcov_order="auto"`` is ``mixture_dam_attn`` on
     dermoscopic images and ``attn_dam`` otherwise (paper Table 5;
     :func:`semcov_train.resolve.resolve_semcov_order`). ``augment_recipe``: ``light``
-    (per-sample torchvision v2 in the loader workers) or ``siim2020`` (the full SIIM-ISIC 2020
+    (per-sample torchvision v2 in the loader workers), ``flips`` (its transpose and flips
+    alone: the ``quick`` CPU preset, where colour jitter, affine warps and blur cost more than
+    the small model's step) or ``siim2020`` (the full SIIM-ISIC 2020
     recipe with kornia, on the batch on the run's device; the ``paper`` preset), see
     :mod:`semcov_train.augment`.
 
