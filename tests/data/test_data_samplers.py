@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import semcov_data
 from semcov_data import (
+    class_balanced_sample_weights,
     class_balanced_sampler,
-    class_balanced_weights,
     scg_balanced_sampler,
     scg_balanced_weights,
 )
@@ -15,7 +16,7 @@ from semcov_data import (
 
 def test_class_balanced_sampler_draws_classes_equally():
     labels = np.array([0] * 90 + [1] * 10)
-    weights = class_balanced_weights(labels)
+    weights = class_balanced_sample_weights(labels)
     assert weights[labels == 0].sum() == pytest.approx(weights[labels == 1].sum())
     draws = list(class_balanced_sampler(labels, num_samples=4000, seed=0))
     share = labels[draws].mean()
@@ -59,6 +60,13 @@ def test_sampler_input_errors():
     with pytest.raises(ValueError, match="descriptors"):
         scg_balanced_weights([0, 1], ["a", "b"], np.array([[0.5], [1.5]]))
     with pytest.raises(ValueError, match="labels"):
-        class_balanced_weights([])
+        class_balanced_sample_weights([])
     with pytest.raises(ValueError, match="length"):
         scg_balanced_weights([0, 1], ["a"])
+
+
+def test_deprecated_class_balanced_weights_warns_and_agrees():
+    labels = ["a", "b", "b", "c", "c", "c"]
+    with pytest.warns(DeprecationWarning, match="class_balanced_sample_weights"):
+        old = semcov_data.class_balanced_weights(labels)
+    np.testing.assert_array_equal(old, class_balanced_sample_weights(labels))

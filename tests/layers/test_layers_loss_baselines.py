@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import semcov_layers
 from semcov_layers import (
     AsymmetricLoss,
     ClassBalancedLoss,
@@ -14,10 +15,10 @@ from semcov_layers import (
     NIRRegularizer,
     SemanticScaleBalancedLoss,
     asymmetric_loss,
-    class_balanced_weights,
+    class_semantic_scale,
+    effective_number_class_weights,
     group_dro_loss,
     nir_regularizer,
-    semantic_scale,
     semantic_scale_weights,
 )
 
@@ -25,17 +26,17 @@ from semcov_layers import (
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.9, 0.999, 0.9999])
-def test_class_balanced_weights_are_the_effective_number_formula(beta):
+def test_effective_number_class_weights_are_the_formula(beta):
     counts = [5000, 500, 50, 5]
     raw = [(1 - beta) / (1 - beta**n) for n in counts]
     expected = np.array(raw) * len(counts) / sum(raw)
-    assert np.allclose(class_balanced_weights(counts, beta).numpy(), expected, rtol=1e-6)
+    assert np.allclose(effective_number_class_weights(counts, beta).numpy(), expected, rtol=1e-6)
 
 
-def test_class_balanced_weights_limits():
-    assert torch.allclose(class_balanced_weights([10, 1000], 0.0), torch.ones(2))
+def test_effective_number_class_weights_limits():
+    assert torch.allclose(effective_number_class_weights([10, 1000], 0.0), torch.ones(2))
     # beta -> 1 approaches inverse class frequency.
-    weights = class_balanced_weights([10, 1000], 0.999999)
+    weights = effective_number_class_weights([10, 1000], 0.999999)
     assert weights[0] / weights[1] == pytest.approx(100.0, rel=1e-3)
 
 
@@ -43,7 +44,7 @@ def test_class_balanced_softmax_and_sigmoid_by_hand():
     logits = torch.tensor([[2.0, 0.0], [0.5, 1.5], [0.0, 0.0]])
     targets = torch.tensor([0, 1, 1])
     loss = ClassBalancedLoss([300, 100], beta=0.99, reduction="none")
-    w = class_balanced_weights([300, 100], 0.99)
+    w = effective_number_class_weights([300, 100], 0.99)
     expected = w[targets] * F.cross_entropy(logits, targets, reduction="none")
     assert torch.allclose(loss(logits, targets), expected)
     sigmoid = ClassBalancedLoss([300, 100], beta=0.99, loss_type="sigmoid", reduction="mean")
@@ -238,12 +239,12 @@ def test_semantic_scale_by_hand():
     # Z = [[1, 0], [-1, 0]] (centred), d = m = 2: det(I + Z^T Z) = det(diag(3, 1)) = 3.
     z = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
     expected = 0.5 * math.log2(3.0)
-    assert semantic_scale(z, normalize=False).item() == pytest.approx(expected)
+    assert class_semantic_scale(z, normalize=False).item() == pytest.approx(expected)
     # Normalizing and centring leave this Z unchanged.
-    assert semantic_scale(z).item() == pytest.approx(expected)
+    assert class_semantic_scale(z).item() == pytest.approx(expected)
     # m > d uses the d x d Gram matrix: three copies of the same two points, d / m = 2 / 6.
     tripled = z.repeat(3, 1)
-    assert semantic_scale(tripled, normalize=False).item() == pytest.approx(
+    assert class_semantic_scale(tripled, normalize=False).item() == pytest.approx(
         0.5 * math.log2(1 + 2 / 6 * 6)
     )
 
@@ -252,9 +253,11 @@ def test_semantic_scale_grows_with_diversity_and_is_scale_free():
     torch.manual_seed(0)
     tight = torch.randn(1, 16) + 0.05 * torch.randn(64, 16)
     diverse = torch.randn(64, 16)
-    assert semantic_scale(diverse) > semantic_scale(tight)
-    assert semantic_scale(diverse * 10).item() == pytest.approx(semantic_scale(diverse).item())
-    assert semantic_scale(torch.ones(5, 4)).item() == pytest.approx(0.0, abs=1e-9)
+    assert class_semantic_scale(diverse) > class_semantic_scale(tight)
+    assert class_semantic_scale(diverse * 10).item() == pytest.approx(
+        class_semantic_scale(diverse).item()
+    )
+    assert class_semantic_scale(torch.ones(5, 4)).item() == pytest.approx(0.0, abs=1e-9)
 
 
 def test_semantic_scale_weights():
@@ -307,3 +310,18 @@ def test_semantic_scale_loss_bad_inputs():
         loss(torch.randn(5, 3), torch.zeros(5, dtype=torch.long), torch.randn(4, 8))
     with pytest.raises(ValueError, match="`min_samples`"):
         SemanticScaleBalancedLoss(3, 8, bank_size=4, min_samples=5)
+
+
+# ---------------------------------------------------------------- deprecated 0.1.0 names
+
+
+def test_deprecated_loss_weight_names_warn_and_agree():
+    counts = [300, 100, 7]
+    with pytest.warns(DeprecationWarning, match="effective_number_class_weights"):
+        old = semcov_layers.class_balanced_weights(counts, 0.99, normalize=False)
+    assert torch.equal(old, effective_number_class_weights(counts, 0.99, normalize=False))
+    features = torch.randn(12, 5, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(DeprecationWarning, match="class_semantic_scale"):
+        old_scale = semcov_layers.semantic_scale(features, normalize=False)
+    assert torch.equal(old_scale, class_semantic_scale(features, normalize=False))
+    assert not torch.equal(old_scale, class_semantic_scale(features))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from torch.utils.data import WeightedRandomSampler
 
 __all__ = [
+    "class_balanced_sample_weights",
     "class_balanced_sampler",
     "class_balanced_weights",
     "scg_balanced_sampler",
@@ -26,16 +28,30 @@ def _codes(values: Sequence | np.ndarray, name: str) -> np.ndarray:
     return pd.factorize(pd.Series(array).astype(str))[0]
 
 
-def class_balanced_weights(labels: Sequence | np.ndarray) -> np.ndarray:
+def class_balanced_sample_weights(labels: Sequence | np.ndarray) -> np.ndarray:
     """Weight ``1 / (n_classes · count(class))`` per sample: every class draws equally often.
 
     Example:
-        >>> class_balanced_weights([0, 0, 0, 1]).round(3).tolist()
+        >>> class_balanced_sample_weights([0, 0, 0, 1]).round(3).tolist()
         [0.167, 0.167, 0.167, 0.5]
     """
     codes = _codes(labels, "labels")
     counts = np.bincount(codes)
     return 1.0 / (len(counts) * counts[codes])
+
+
+def class_balanced_weights(labels: Sequence | np.ndarray) -> np.ndarray:
+    """Deprecated alias of :func:`class_balanced_sample_weights` (its 0.1.0 name).
+
+    ``semcov_layers.class_balanced_weights`` meant per-class loss weights, so both names went.
+    """
+    warnings.warn(
+        "semcov_data.class_balanced_weights is deprecated; use "
+        "semcov_data.class_balanced_sample_weights (same arguments and values)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return class_balanced_sample_weights(labels)
 
 
 def scg_balanced_weights(
@@ -109,7 +125,7 @@ def class_balanced_sampler(
         num_samples: draws per epoch; default the number of samples.
         seed: seeds the sampler's own generator (same seed, same order).
     """
-    return _sampler(class_balanced_weights(labels), num_samples, seed)
+    return _sampler(class_balanced_sample_weights(labels), num_samples, seed)
 
 
 def scg_balanced_sampler(

@@ -8,11 +8,21 @@ from .cdi import (
     scg_recall_sums,
     true_class_probability,
 )
-from .class_balanced import ClassBalancedLoss, class_balanced_loss, class_balanced_weights
+from .class_balanced import (
+    ClassBalancedLoss,
+    class_balanced_loss,
+    class_balanced_weights,
+    effective_number_class_weights,
+)
 from .dva import DVALoss, dva_loss
 from .group_dro import GroupDROLoss, group_dro_loss, group_losses
 from .nir import NIRRegularizer, nir_regularizer
-from .semantic_scale import SemanticScaleBalancedLoss, semantic_scale, semantic_scale_weights
+from .semantic_scale import (
+    SemanticScaleBalancedLoss,
+    class_semantic_scale,
+    semantic_scale,
+    semantic_scale_weights,
+)
 from .semcov import SemCovLoss, SemCovLossOutput, semcov_loss
 
 __all__ = [
@@ -29,8 +39,10 @@ __all__ = [
     "cdi_regularizer",
     "class_balanced_loss",
     "class_balanced_weights",
+    "class_semantic_scale",
     "coverage_error_correlation",
     "dva_loss",
+    "effective_number_class_weights",
     "group_dro_loss",
     "group_losses",
     "nir_regularizer",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -18,12 +19,18 @@ from .._validation import (
 )
 from ._common import REDUCTIONS, reduce_loss
 
-__all__ = ["CB_LOSS_TYPES", "ClassBalancedLoss", "class_balanced_loss", "class_balanced_weights"]
+__all__ = [
+    "CB_LOSS_TYPES",
+    "ClassBalancedLoss",
+    "class_balanced_loss",
+    "class_balanced_weights",
+    "effective_number_class_weights",
+]
 
 CB_LOSS_TYPES = ("softmax", "sigmoid")
 
 
-def class_balanced_weights(
+def effective_number_class_weights(
     samples_per_class: Sequence[int] | Tensor, beta: float = 0.9999, *, normalize: bool = True
 ) -> Tensor:
     """Per-class weights ``(1 - beta) / (1 - beta^n_c)``, the inverse effective number of samples.
@@ -37,7 +44,7 @@ def class_balanced_weights(
         Float32 weights, shape (C,).
 
     Example:
-        >>> class_balanced_weights([100, 10], beta=0.9)
+        >>> effective_number_class_weights([100, 10], beta=0.9)
         tensor([0.7889, 1.2111])
     """
     counts = torch.as_tensor(samples_per_class, dtype=torch.float64)
@@ -53,6 +60,22 @@ def class_balanced_weights(
     if normalize:
         weights = weights * counts.numel() / weights.sum()
     return weights.float()
+
+
+def class_balanced_weights(
+    samples_per_class: Sequence[int] | Tensor, beta: float = 0.9999, *, normalize: bool = True
+) -> Tensor:
+    """Deprecated alias of :func:`effective_number_class_weights` (its 0.1.0 name).
+
+    ``semcov_data.class_balanced_weights`` meant per-sample sampling weights, so both names went.
+    """
+    warnings.warn(
+        "semcov_layers.class_balanced_weights is deprecated; use "
+        "semcov_layers.effective_number_class_weights (same arguments and values)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return effective_number_class_weights(samples_per_class, beta, normalize=normalize)
 
 
 def _check_inputs(logits: object, targets: object, num_classes: int) -> bool:
@@ -94,7 +117,7 @@ def class_balanced_loss(
     Args:
         logits: Shape (B, C), or (B,) binary (``sigmoid`` only).
         targets: Class indices, shape (B,).
-        weights: Per-class weights, shape (C,) (see :func:`class_balanced_weights`).
+        weights: Per-class weights, shape (C,) (see :func:`effective_number_class_weights`).
         loss_type: ``softmax`` or ``sigmoid``.
         reduction: ``mean | sum | none`` over the batch.
 
@@ -149,7 +172,7 @@ class ClassBalancedLoss(nn.Module):
         self.beta = beta
         self.loss_type = loss_type
         self.reduction = reduction
-        self.register_buffer("weights", class_balanced_weights(samples_per_class, beta))
+        self.register_buffer("weights", effective_number_class_weights(samples_per_class, beta))
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
         """Compute the loss.

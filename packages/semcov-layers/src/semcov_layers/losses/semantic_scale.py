@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.distributed as dist
@@ -20,10 +21,17 @@ from ._common import REDUCTIONS
 from .class_balanced import CB_LOSS_TYPES, class_balanced_loss
 from .distributed import sum_across_processes
 
-__all__ = ["SemanticScaleBalancedLoss", "semantic_scale", "semantic_scale_weights"]
+__all__ = [
+    "SemanticScaleBalancedLoss",
+    "class_semantic_scale",
+    "semantic_scale",
+    "semantic_scale_weights",
+]
 
 
-def semantic_scale(features: Tensor, *, normalize: bool = True, center: bool = True) -> Tensor:
+def class_semantic_scale(
+    features: Tensor, *, normalize: bool = True, center: bool = True
+) -> Tensor:
     """Semantic scale ``S = 1/2 log2 det(I + (d / m) Z^T Z)`` of one class's features.
 
     Z holds the m feature vectors of the class as rows (d dimensions each). By default each vector
@@ -53,6 +61,21 @@ def semantic_scale(features: Tensor, *, normalize: bool = True, center: bool = T
     identity = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
     _, logdet = torch.linalg.slogdet(identity + (d / m) * gram)
     return 0.5 * logdet / math.log(2.0)
+
+
+def semantic_scale(features: Tensor, *, normalize: bool = True, center: bool = True) -> Tensor:
+    """Deprecated alias of :func:`class_semantic_scale` (its 0.1.0 name).
+
+    ``semcov_metrics.semantic_scale`` is the NumPy metric, which does not normalise by default;
+    this torch function shared its name with the opposite default.
+    """
+    warnings.warn(
+        "semcov_layers.semantic_scale is deprecated; use semcov_layers.class_semantic_scale "
+        "(same arguments and values)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return class_semantic_scale(features, normalize=normalize, center=center)
 
 
 def semantic_scale_weights(scales: Tensor, *, alpha: float = 1.0, eps: float = 1e-6) -> Tensor:
@@ -175,7 +198,7 @@ class SemanticScaleBalancedLoss(nn.Module):
             return False
         scales = torch.stack(
             [
-                semantic_scale(
+                class_semantic_scale(
                     self.bank[cls, : int(self.bank_count[cls])], normalize=self.normalize
                 )
                 for cls in range(self.num_classes)
