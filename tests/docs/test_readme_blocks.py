@@ -101,7 +101,6 @@ def _environment(block: Block, folder: Path, docs_tmp: Path, uv_cache: str) -> d
         UV_CACHE_DIR=uv_cache,
         OMP_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
-        PYTHONDONTWRITEBYTECODE="1",
         MPLBACKEND="Agg",
         MPLCONFIGDIR=str(docs_tmp / "matplotlib"),
         HYPOTHESIS_STORAGE_DIRECTORY=str(docs_tmp / "hypothesis"),  # else .hypothesis/ in the cwd
@@ -109,6 +108,12 @@ def _environment(block: Block, folder: Path, docs_tmp: Path, uv_cache: str) -> d
         TRANSFORMERS_OFFLINE="1",
         TQDM_DISABLE="1",
     )
+    # Bytecode: into the session's folder outside the checkout (tests/conftest.py), which the
+    # blocks' interpreters share; without one, none is written (nothing lands in the checkout).
+    if os.environ.get("PYTHONPYCACHEPREFIX"):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(block.environment())
     return env
 
