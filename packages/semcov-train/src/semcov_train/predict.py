@@ -358,7 +358,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", help="report JSON (default: <out stem>.report.json)")
     parser.add_argument("--data-root", help="folder the image paths are relative to")
     parser.add_argument("--batch-size", type=int, default=0, help="images per batch")
-    parser.add_argument("--device", help="auto (default: the GPU when there is one), cpu, cuda")
+    parser.add_argument(
+        "--device", default="auto", help="auto (default: the GPU when there is one), cpu, cuda"
+    )
     parser.add_argument("--cache-dir", help="image cache folder (default: the run's)")
     parser.add_argument("--num-workers", type=int, help="DataLoader workers")
     parser.add_argument("--bad-images", choices=("exclude", "raise"), help="unreadable images")
