@@ -1,12 +1,13 @@
 """Settings of the whole suite: one bytecode cache for the session's interpreters, and which
-tests share a worker when the suite runs on several (pytest-xdist, ``--dist loadgroup``).
+tests share a worker when the suite runs on several (pytest-xdist, ``--dist loadfile``).
 
 Bytecode. With ``PYTHONDONTWRITEBYTECODE`` set (as on the CI machine) every interpreter that the
 suite starts (``uv run`` in the documentation blocks, the trainer's command line, torchrun
 workers, launcher workers) compiles torch, torchvision and timm from source again: seconds of
 CPU each time. The session instead writes bytecode once into a folder of its own
 (``PYTHONPYCACHEPREFIX``, outside the checkout, deleted at the end), which the pytest processes
-and every interpreter they start read. A prefix set by the caller is used as it is.
+and every interpreter they start read. A prefix set by the caller is used as it is; where
+bytecode is written as usual (next to the sources), nothing changes.
 
 Workers. The tests of one file run on one worker, in file order, so a module fixture (a smoke
 training shared by several tests) is built once; the blocks of one Markdown file run in file
@@ -19,16 +20,19 @@ import os
 import shutil
 import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 
 
 def _share_bytecode() -> str | None:
-    """Point this process and its children at one bytecode folder; the folder if made here."""
+    """Point this process and its children at one bytecode folder where writing bytecode is
+    switched off (``PYTHONDONTWRITEBYTECODE``); the folder if made here. Where interpreters write
+    their ``__pycache__`` folders as usual, nothing changes."""
     made = None
     prefix = os.environ.get("PYTHONPYCACHEPREFIX")
     if not prefix:
+        if not (os.environ.get("PYTHONDONTWRITEBYTECODE") or sys.dont_write_bytecode):
+            return None
         prefix = made = tempfile.mkdtemp(prefix="semcov-tests-pycache-")
         os.environ["PYTHONPYCACHEPREFIX"] = prefix  # xdist workers and subprocesses inherit it
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -41,7 +45,6 @@ _MADE_PYCACHE = _share_bytecode()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "xdist_group(name): tests that run on one xdist worker")
     distributed = config.getoption("dist", "no") != "no" and config.getoption("numprocesses", 0)
     if distributed and not hasattr(config, "workerinput"):
         _make_hypothesis_storage()
@@ -63,31 +66,41 @@ def _make_hypothesis_storage() -> None:
     storage_directory("constants", intent_to_write=False).create_if_missing()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """One xdist group per test file, and one per Markdown file for its code blocks.
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadfile`` with the code blocks of each Markdown file as a unit of their own
+    (instead of the whole of tests/docs/test_readme_blocks.py); other tests: their file."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
 
-    On an xdist worker the documentation groups come first, the one with the most ``slow``
+    class FileAndDocumentScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return FileAndDocumentScheduling(config, log)
+
+
+def _scope(nodeid: str) -> str:
+    """``docs:<Markdown file>`` for a code block of tests/docs, else the test's file."""
+    path, _, name = nodeid.partition("::")
+    if path.endswith("test_readme_blocks.py") and name.startswith("test_block_runs["):
+        return "docs:" + name.removeprefix("test_block_runs[").rsplit(":", 1)[0]
+    return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker the documentation units come first, the one with the most ``slow``
     blocks (trainings) first, so that the longest chain of blocks starts at once instead of
-    last; the order inside every group stays the file order."""
+    last (with ``--no-loadscope-reorder`` units are handed out in collection order). The order
+    inside every unit stays the file order."""
+    if not hasattr(config, "workerinput"):
+        return
     slow_blocks: dict[str, int] = {}
     for item in items:
-        name = _group(item)
-        if name.startswith("docs:"):
-            slow_blocks[name] = slow_blocks.get(name, 0) + (
-                item.get_closest_marker("slow") is not None
-            )
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(name))
-    if hasattr(config, "workerinput"):
-        # sorted() is stable: tests keep their order inside a group and among the other files
-        items[:] = sorted(items, key=lambda item: -slow_blocks.get(_group(item), -1))
-
-
-def _group(item: pytest.Item) -> str:
-    """``docs:<Markdown file>`` for a code block of tests/docs, else the test's file."""
-    callspec = getattr(item, "callspec", None)
-    block = callspec.params.get("block") if callspec is not None else None
-    if block is not None and hasattr(block, "path") and hasattr(block, "line"):
-        return f"docs:{Path(block.path).as_posix()}"
-    return item.nodeid.split("::", 1)[0]
+        scope = _scope(item.nodeid)
+        if scope.startswith("docs:"):
+            slow = item.get_closest_marker("slow") is not None
+            slow_blocks[scope] = slow_blocks.get(scope, 0) + slow
+    # sorted() is stable: tests keep their order inside a unit and among the other files
+    items[:] = sorted(items, key=lambda item: -slow_blocks.get(_scope(item.nodeid), -1))
