@@ -26,7 +26,7 @@ def test_presets_are_named_configs():
 def test_model_scale_picks_each_methods_backbone():
     expected = {
         "paper": ("efficientnet_b0", "vit_base_patch16_224"),
-        "small": ("resnet10t", "vit_tiny_patch16_224"),
+        "small": ("semcov_resnet10t_narrow", "semcov_vit_micro"),
         "tiny": ("test_efficientnet", "test_vit"),
     }
     for scale, (cnn, vit) in expected.items():

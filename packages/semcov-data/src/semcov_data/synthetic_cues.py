@@ -49,9 +49,9 @@ EFFECT_MODES = ("fixed", "random")
 _FIXED = {"erythema": -1, "pigmented": 1, "vessels": -1}
 #: Class ranges (uniform) of the cue parameters: (melanoma, benign).
 _RANGES = {
-    "cue_irregularity": ((0.05, 0.22), (0.0, 0.14)),
-    "cue_asymmetry": ((0.05, 0.3), (0.0, 0.15)),
-    "cue_variegation": ((0.3, 1.0), (0.0, 0.5)),
+    "cue_irregularity": ((0.1, 0.25), (0.0, 0.08)),
+    "cue_asymmetry": ((0.12, 0.3), (0.0, 0.1)),
+    "cue_variegation": ((0.55, 1.0), (0.0, 0.35)),
 }
 #: Hiding: the parameter is multiplied by this factor. Mimicking: raised to a draw from
 #: the matching range (a melanoma-like value).

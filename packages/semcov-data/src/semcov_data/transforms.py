@@ -9,9 +9,9 @@ import torch
 from torchvision.transforms import v2
 
 __all__ = [
+    "FLIPS_ONLY",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
-    "FLIPS_ONLY",
     "AugmentConfig",
     "RandomTranspose",
     "ResizeTo",

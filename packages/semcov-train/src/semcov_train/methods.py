@@ -23,6 +23,7 @@ from .objectives import (
     count_groups,
     group_index,
 )
+from .standins import SMALL_CNN, SMALL_VIT
 
 __all__ = [
     "METHODS",
@@ -31,12 +32,6 @@ __all__ = [
     "resolve_backbone",
     "resolve_weights",
 ]
-
-
-#: The CNN stand-in for EfficientNet-B0 at ``model_scale="small"``: from scratch on a few
-#: hundred 64-px images EfficientNet-B0 stays at chance within CPU minutes, a ResNet-10-T learns
-#: (measured on the synthetic benchmark; see the semcov-train README, "Presets").
-SMALL_CNN = "resnet10t"
 
 
 @dataclass(frozen=True)
@@ -289,7 +284,7 @@ METHODS: dict[str, Method] = _registry(
         "Vision Transformer (ViT-B/16), cross-entropy",
         _ce,
         backbone="vit_base_patch16_224",
-        small_backbone="vit_tiny_patch16_224",
+        small_backbone=SMALL_VIT,
         tiny_backbone="test_vit",
     ),
     _timm_method("cbl", "ENet-B0+CBL", "EfficientNet-B0, class-balanced loss", _cbl),
