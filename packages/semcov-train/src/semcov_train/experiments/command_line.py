@@ -10,20 +10,21 @@ them with :func:`run_grids`; :func:`run_app` turns a ValueError into one line an
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .app_rows import read_paper_table, read_rows
 from .grid import Grid, parse_shard
-from .launchers import LAUNCHERS, Launcher, make_launcher
+from .launchers import LAUNCHERS, Launcher, auto_launcher, cpu_workers, make_launcher
 from .plan import plan
 from .running import is_main_process, report, run_plan, select_learning_rates
 
 __all__ = [
     "LR_CANDIDATES",
     "PAPER_FOLDS",
+    "QUICK_SEEDS",
     "add_rows_option",
     "app_grid",
     "app_launcher",
@@ -47,27 +48,8 @@ __all__ = [
 LR_CANDIDATES = (1e-4, 2e-4, 3e-4)
 #: the paper's five cross-validation folds: the default of ``--folds`` on the ``paper`` preset.
 PAPER_FOLDS = 5
-
-
-def read_rows(app_file: str | Path) -> dict:
-    """The shared row definitions of the apps: ``paper_tables/rows.json`` beside `app_file`,
-    without its ``_about`` notes (keys that start with ``_``)."""
-    path = Path(app_file).resolve().parent / "paper_tables" / "rows.json"
-    return _without_notes(json.loads(path.read_text()))
-
-
-def read_paper_table(app_file: str | Path, name: str):
-    """The paper's numbers ``paper_tables/<name>.csv`` beside `app_file`
-    (:func:`semcov_train.reporting.paper_table`)."""
-    from semcov_train.reporting import paper_table
-
-    return paper_table(Path(app_file).resolve().parent / "paper_tables" / f"{name}.csv")
-
-
-def _without_notes(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_notes(v) for k, v in value.items() if not k.startswith("_")}
-    return value
+#: the default ``--seeds`` of the ``quick`` preset: three runs a cell, so a cell has an interval.
+QUICK_SEEDS = (0, 1, 2)
 
 
 def _set_option(text: str) -> tuple[str, Any]:
@@ -106,7 +88,9 @@ def app_parser(
     parser.add_argument(
         "--folds", type=int, default=None, help=f"folds 0..K-1 (default 1; {PAPER_FOLDS} on paper)"
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="training seeds (default 0 1 2 on quick)"
+    )
     parser.add_argument(
         "--lrs",
         type=float,
@@ -142,9 +126,9 @@ def app_parser(
     )
     launch = parser.add_argument_group("launching the runs")
     launch.add_argument(
-        "--launcher", default="inprocess", choices=list(LAUNCHERS), help="default inprocess"
+        "--launcher", default="auto", choices=["auto", *LAUNCHERS], help="default auto"
     )
-    launch.add_argument("--workers", type=int, default=2, help="local: processes (default 2)")
+    launch.add_argument("--workers", type=int, default=None, help="local: processes (CPU cores)")
     launch.add_argument("--nproc-per-node", type=int, default=1, help="torchrun: GPUs per run")
     launch.add_argument(
         "--shard", type=_shard_option, default=None, metavar="K/N", help="train shard K of N"
@@ -193,12 +177,16 @@ def parse_app_args(
     paper = args.preset == "paper"
     if args.folds is None:
         args.folds = PAPER_FOLDS if paper else 1
+    if args.seeds is None:
+        args.seeds = list(QUICK_SEEDS) if args.preset == "quick" else [0]
     if args.folds < 1:
         parser.error("--folds must be >= 1")
     if args.lrs is None:
         args.lrs = list(LR_CANDIDATES) if paper else []
     if any(not lr > 0 for lr in args.lrs) or len(set(args.lrs)) != len(args.lrs):
         parser.error(f"--lrs must be distinct numbers > 0, got {args.lrs}")
+    if args.workers is None:
+        args.workers = cpu_workers()
     if args.workers < 1 or args.nproc_per_node < 1:
         parser.error("--workers and --nproc-per-node must be >= 1")
     names = [name for name, _ in args.set_fields]
@@ -274,7 +262,10 @@ def run_variants(args: argparse.Namespace, prefix: str, grids: Sequence[Grid]) -
 
 
 def app_launcher(args: argparse.Namespace) -> Launcher:
-    """The launcher ``--launcher`` names, with its options."""
+    """The launcher ``--launcher`` names, with its options (``auto``: :func:`auto_launcher`)."""
+    if args.launcher == "auto":
+        name, options = auto_launcher(args.preset, args.device, args.workers)
+        return make_launcher(name, **options)
     if args.launcher == "local":
         return make_launcher("local", workers=args.workers)
     if args.launcher == "torchrun":

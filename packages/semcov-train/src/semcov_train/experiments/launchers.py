@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ LOCKED = "locked"
 __all__ = [
     "LAUNCHERS",
     "LOCKED",
+    "MAX_AUTO_WORKERS",
     "DryRun",
     "InProcess",
     "Launcher",
@@ -39,7 +41,9 @@ __all__ = [
     "Outcome",
     "Submitit",
     "Torchrun",
+    "auto_launcher",
     "command_arguments",
+    "cpu_workers",
     "make_launcher",
     "train_one",
 ]
@@ -62,10 +66,18 @@ class Outcome:
     error: str | None = None
 
 
-class Launcher(Protocol):
-    """Anything with ``launch(configs) -> list[Outcome]`` (one outcome per config, in order)."""
+#: Called as each run ends: ``(index of its config, its outcome)``.
+Progress = Callable[[int, Outcome], None]
 
-    def launch(self, configs: Sequence[TrainConfig]) -> list[Outcome]: ...
+
+class Launcher(Protocol):
+    """Anything with ``launch(configs, progress=None) -> list[Outcome]`` (one outcome per
+    config, in order); a launcher that sees its runs end calls ``progress(index, outcome)`` for
+    each as it ends, so a long grid reports as it goes."""
+
+    def launch(
+        self, configs: Sequence[TrainConfig], progress: Progress | None = None
+    ) -> list[Outcome]: ...
 
 
 def train_one(config: TrainConfig) -> Outcome:
@@ -96,19 +108,43 @@ class InProcess:
     process, as one DDP run each). An error stops the grid and propagates, except a run that
     another process is training (``run_lock.RunDirectoryLocked``), which is reported and skipped."""
 
-    def launch(self, configs: Sequence[TrainConfig]) -> list[Outcome]:
+    def launch(
+        self, configs: Sequence[TrainConfig], progress: Progress | None = None
+    ) -> list[Outcome]:
         from semcov_train import train
 
         outcomes = []
-        for config in configs:
+        for index, config in enumerate(configs):
             start = time.perf_counter()
             try:
                 result = train(config, resume=True)
             except RunDirectoryLocked as error:  # another process trains it: go on
-                outcomes.append(Outcome(run_directory(config), error=f"{LOCKED}: {_line(error)}"))
-                continue
-            outcomes.append(Outcome(result.run_dir, result.results, time.perf_counter() - start))
+                outcome = Outcome(run_directory(config), error=f"{LOCKED}: {_line(error)}")
+            else:
+                outcome = Outcome(result.run_dir, result.results, time.perf_counter() - start)
+            outcomes.append(outcome)
+            if progress is not None:
+                progress(index, outcome)
         return outcomes
+
+
+def _render_synthetic(configs: Sequence[TrainConfig]) -> None:
+    """Render the synthetic benchmarks (pools and test draws) the runs need, once, here: the
+    workers would otherwise render the same one side by side."""
+    from semcov_train.split_parts import test_draw_config
+    from semcov_train.synthetic_data import prepare_synthetic
+
+    done: set[tuple] = set()
+    for config in configs:
+        if config.dataset != "synthetic" or config.data_root is not None:
+            continue
+        for part in (config, test_draw_config(config)):
+            if part is None:
+                continue
+            key = tuple(v for k, v in dataclasses.asdict(part).items() if k.startswith("synth"))
+            if (part.cache_dir, key) not in done:
+                done.add((part.cache_dir, key))
+                prepare_synthetic(part)
 
 
 def _single_thread() -> None:
@@ -136,16 +172,26 @@ class LocalWorkers:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
 
-    def launch(self, configs: Sequence[TrainConfig]) -> list[Outcome]:
+    def launch(
+        self, configs: Sequence[TrainConfig], progress: Progress | None = None
+    ) -> list[Outcome]:
         if not configs:
             return []
         configs = [dataclasses.replace(c, num_threads=1) for c in configs]
+        _render_synthetic(configs)
         with ProcessPoolExecutor(
             max_workers=min(self.workers, len(configs)),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_single_thread,
         ) as pool:
-            return list(pool.map(train_one, configs))
+            futures = {pool.submit(train_one, config): i for i, config in enumerate(configs)}
+            outcomes: dict[int, Outcome] = {}
+            for future in as_completed(futures):
+                index = futures[future]
+                outcomes[index] = future.result()
+                if progress is not None:
+                    progress(index, outcomes[index])
+        return [outcomes[i] for i in range(len(configs))]
 
 
 def _cli_value(value: Any) -> str:
@@ -204,7 +250,9 @@ class Torchrun:
             command += ["--rdzv-backend", "c10d", "--rdzv-endpoint", str(self.rdzv_endpoint)]
         return [*command, "-m", "semcov_train", *command_arguments(config)]
 
-    def launch(self, configs: Sequence[TrainConfig]) -> list[Outcome]:
+    def launch(
+        self, configs: Sequence[TrainConfig], progress: Progress | None = None
+    ) -> list[Outcome]:
         outcomes = []
         for config in configs:
             start = time.perf_counter()
@@ -242,7 +290,9 @@ class Submitit:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     wait: bool = True
 
-    def launch(self, configs: Sequence[TrainConfig]) -> list[Outcome]:
+    def launch(
+        self, configs: Sequence[TrainConfig], progress: Progress | None = None
+    ) -> list[Outcome]:
         try:
             import submitit
         except ModuleNotFoundError:
@@ -274,7 +324,9 @@ class DryRun:
 
     stream: Any = None
 
-    def launch(self, configs: Sequence[TrainConfig]) -> list[Outcome]:
+    def launch(
+        self, configs: Sequence[TrainConfig], progress: Progress | None = None
+    ) -> list[Outcome]:
         import shlex
 
         stream = self.stream or sys.stdout
@@ -303,3 +355,34 @@ def make_launcher(name: str, **options: Any) -> Launcher:
     if name not in LAUNCHERS:
         raise ValueError(f"launcher must be one of {', '.join(LAUNCHERS)}, got {name!r}")
     return LAUNCHERS[name](**options)
+
+
+#: Local worker processes at most, when their number is not given.
+MAX_AUTO_WORKERS = 8
+
+
+def cpu_workers() -> int:
+    """The CPU cores this process may use (its affinity where the system has one), at most
+    :data:`MAX_AUTO_WORKERS`: the default number of single-thread local workers."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this system
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_AUTO_WORKERS))
+
+
+def auto_launcher(preset: str, device: str, workers: int) -> tuple[str, dict[str, Any]]:
+    """The launcher ``auto`` stands for: ``(name, options)`` for :func:`make_launcher`.
+
+    On a GPU (``device`` ``cuda…``, or ``auto`` with CUDA present) and for the ``smoke`` preset
+    (runs of seconds, shorter than a worker's start-up): ``inprocess``. Otherwise, with two or
+    more `workers`: ``local`` with `workers` single-thread processes, since small models train
+    faster as several one-thread runs than as one run on several threads (measured in the
+    semcov-train README, "Running a grid"); with one worker, ``inprocess``.
+    """
+    import torch
+
+    gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if gpu or preset == "smoke" or workers < 2:
+        return "inprocess", {}
+    return "local", {"workers": workers}

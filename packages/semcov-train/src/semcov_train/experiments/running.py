@@ -52,15 +52,26 @@ def run_plan(
     pending: list[Job] = list(plan.pending)
     for job in pending:
         log(f"{job.label}: {'resuming' if job.state is RunState.UNFINISHED else 'training'}")
-    outcomes = launcher.launch([job.config for job in pending])
-    failed = []
-    for job, outcome in zip(pending, outcomes, strict=True):
+    reported: list[int] = []
+
+    def ended(index: int, outcome: Outcome) -> None:
+        reported.append(index)
+        job = pending[index]
         if outcome.error is None:
-            log(f"{job.label}: test AUC {_auc(outcome)} ({outcome.seconds:.0f} s)")
+            text = f"test AUC {_auc(outcome)} ({outcome.seconds:.0f} s)"
         else:
-            log(f"{job.label}: {outcome.error}")
-            if not outcome.error.startswith(("dry run", "submitted", LOCKED)):
-                failed.append((job, outcome.error))
+            text = outcome.error
+        log(f"[{len(reported)}/{len(pending)} ended] {job.label}: {text}")
+
+    outcomes = launcher.launch([job.config for job in pending], progress=ended)
+    failed = []
+    for index, (job, outcome) in enumerate(zip(pending, outcomes, strict=True)):
+        if index not in reported:  # a launcher that does not see its runs end
+            ended(index, outcome)
+        if outcome.error is not None and not outcome.error.startswith(
+            ("dry run", "submitted", LOCKED)
+        ):
+            failed.append((job, outcome.error))
     if failed:
         job, error = failed[0]
         raise ValueError(

@@ -20,7 +20,8 @@ Public names: :func:`read_runs`, :data:`IDENTITY_COLUMNS`, :data:`INFO_COLUMNS`,
 :data:`DEFAULT_METRICS` (frame); :class:`Interval`, :func:`t_interval`, :func:`summarize`,
 :func:`paired_differences`, :data:`GROUP_KEYS`, :data:`PAIR_KEYS`, :data:`MATCH_KEYS`
 (intervals); :func:`format_cell`, :func:`summary_table`, :func:`differences_table`,
-:func:`paper_table`, :func:`side_by_side`, :func:`difference_row`, :func:`format_table`,
+:func:`paper_table`, :func:`side_by_side`, :func:`extra_rows` (rows the paper does not
+have), :data:`NOT_IN_PAPER`, :func:`difference_row`, :func:`format_table`,
 :func:`write_tables`, :data:`DIGITS` (tables); :func:`difference_sentence` (a paired
 difference in words, for table notes); :func:`main` (the command line).
 """
@@ -41,8 +42,10 @@ from .intervals import (
 from .notes import difference_sentence
 from .tables import (
     DIGITS,
+    NOT_IN_PAPER,
     difference_row,
     differences_table,
+    extra_rows,
     format_cell,
     format_table,
     paper_table,
@@ -58,11 +61,13 @@ __all__ = [
     "IDENTITY_COLUMNS",
     "INFO_COLUMNS",
     "MATCH_KEYS",
+    "NOT_IN_PAPER",
     "PAIR_KEYS",
     "Interval",
     "difference_row",
     "difference_sentence",
     "differences_table",
+    "extra_rows",
     "format_cell",
     "format_table",
     "main",

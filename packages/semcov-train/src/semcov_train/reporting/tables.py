@@ -11,8 +11,10 @@ import pandas as pd
 
 __all__ = [
     "DIGITS",
+    "NOT_IN_PAPER",
     "difference_row",
     "differences_table",
+    "extra_rows",
     "format_cell",
     "format_table",
     "paper_table",
@@ -230,6 +232,44 @@ def difference_row(
         note += f"; unmatched: {paired['unmatched']}"
     row["note"] = note
     return row
+
+
+#: The paper's cell of a row the paper does not have (a control, the oracle).
+NOT_IN_PAPER = "—"
+
+
+def extra_rows(
+    summary: pd.DataFrame,
+    *,
+    keys: Sequence[str],
+    summary_keys: Sequence[str],
+    metrics: Sequence[str],
+    labels: Mapping[str, str],
+    note: str,
+    digits: int = DIGITS,
+) -> pd.DataFrame:
+    """Rows of a :func:`side_by_side` table that the paper does not have (controls such as
+    "ENet-B0 + descriptors (late fusion)"): one per `summary` row whose first key is in
+    `labels`, our cells ``x ± h`` as in :func:`side_by_side`, the paper's cells
+    :data:`NOT_IN_PAPER`, and `note` (with the backbones behind our cells) in ``note``.
+    Append them with ``pd.concat([table, rows], ignore_index=True)``."""
+    rows = []
+    for record in summary.to_dict("records"):
+        if record[summary_keys[0]] not in labels:
+            continue
+        row: dict[str, Any] = {
+            key: record[column] for key, column in zip(keys, summary_keys, strict=True)
+        }
+        row[keys[0]] = labels[record[summary_keys[0]]]
+        row["n"] = int(record["n"])
+        for metric in metrics:
+            row[f"{metric} (ours)"] = _cell(record, metric, digits)
+            row[f"{metric} (paper)"] = NOT_IN_PAPER
+        backbone = record.get("backbone")
+        ours = f"; ours: {backbone}" if isinstance(backbone, str) and backbone else ""
+        row["note"] = note + ours
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _latex_escape(text: str) -> str:
