@@ -59,6 +59,7 @@ def table1(args: argparse.Namespace, not_run: dict[str, str]) -> tuple[pd.DataFr
     the oracle ceiling; and the notes with the paired AUC differences."""
     runs = select_runs(args, EXPERIMENT, grids=grids(args))
     summary = summarize(runs, METRICS, keys=("method", "modality"))
+    summary = summary.sort_values("modality", key=lambda m: m.map(MODALITIES.index), kind="stable")
     paper = read_paper_table(__file__, "table1_milk10k")
     table = side_by_side(
         summary[summary["method"].isin(list(MODELS))],

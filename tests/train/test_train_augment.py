@@ -10,6 +10,7 @@ import pytest
 import torch
 from kornia import augmentation as K
 
+from semcov_data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from semcov_train import make_config, train
 from semcov_train.augment import (
     SIIM2020_OPERATIONS,
@@ -43,12 +44,33 @@ def test_the_paper_preset_uses_every_operation_of_the_recipe_on_the_batch():
     assert train_loader_transform(config)(image).dtype == torch.uint8
 
 
-@pytest.mark.parametrize("preset", ["smoke", "quick"])
-def test_the_cpu_presets_keep_the_light_per_sample_recipe(preset):
+@pytest.mark.parametrize(("preset", "recipe"), [("smoke", "light"), ("quick", "flips")])
+def test_the_cpu_presets_augment_per_sample_in_the_loader(preset, recipe):
     config = make_config(preset)
-    assert config.augment_recipe == "light" and batch_augmentation(config) is None
+    assert config.augment_recipe == recipe and batch_augmentation(config) is None
     image = torch.randint(0, 256, (3, config.image_size, config.image_size), dtype=torch.uint8)
     assert train_loader_transform(config)(image).dtype == torch.float32
+
+
+def test_the_flips_recipe_draws_only_the_symmetries_of_the_square():
+    config = make_config("quick")
+    image = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+    normal = (image.float() / 255 - torch.tensor(IMAGENET_MEAN).view(3, 1, 1)) / torch.tensor(
+        IMAGENET_STD
+    ).view(3, 1, 1)
+    symmetries = []
+    for turned in (normal, normal.transpose(-1, -2)):
+        for flipped in (turned, turned.flip(-1), turned.flip(-2), turned.flip(-1).flip(-2)):
+            symmetries.append(flipped)
+    transform = train_loader_transform(config)
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(64):
+        out = transform(image)
+        matches = [k for k, s in enumerate(symmetries) if torch.allclose(out, s, atol=1e-5)]
+        assert matches, "an output that is not a symmetry of the input"
+        seen.add(matches[0])
+    assert len(seen) == 8  # every symmetry is drawn
 
 
 def test_shape_dtype_and_range_are_kept_and_a_seed_fixes_the_draws():

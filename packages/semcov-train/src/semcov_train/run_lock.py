@@ -27,9 +27,22 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LOCK_FILE", "RunDirectoryLocked", "RunLock"]
+__all__ = ["LOCK_FILE", "RunDirectoryLocked", "RunLock", "close_inherited_locks"]
 
 logger = logging.getLogger("semcov_train")
+#: Descriptors of the locks this process holds (a forked child inherits them).
+_HELD: set[int] = set()
+
+
+def close_inherited_locks() -> None:
+    """In a forked child (a DataLoader worker): close its copies of the parent's lock
+    descriptors. A ``flock`` lasts while any copy of its descriptor is open, so a loader worker
+    that outlives a killed trainer for a moment would otherwise keep the run directory locked
+    against the ``--resume`` that follows; closing a copy leaves the parent's lock held."""
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
 
 
 class RunDirectoryLocked(ValueError):
@@ -124,6 +137,7 @@ class RunLock:
             os.close(fd)
             raise
         self._fd = fd
+        _HELD.add(fd)
         return self
 
     def _lock(self, fd: int) -> bool:
@@ -146,6 +160,7 @@ class RunLock:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
+        _HELD.discard(fd)
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
         if fcntl is not None:

@@ -108,9 +108,9 @@ def delta_rows(
     """Rows ``label`` (``"Δ SemCovNet − ENet-B0"``) of paired differences, one per value of
     `run_key` in `runs` (shown under the table's column `key`, renamed by `rename`), with the
     paper's difference (`paper`, from :func:`paper_differences`) beside ours."""
-    rows = []
-    if runs.empty:
-        return pd.DataFrame(rows)
+    rows: list[dict[str, Any]] = []
+    if runs.empty or not {treatment, control} <= set(runs["method"]):
+        return pd.DataFrame(rows)  # a method without runs: nothing to pair
     for record in paired_differences(runs, treatment, control, metrics, keys=[run_key]).to_dict(
         "records"
     ):

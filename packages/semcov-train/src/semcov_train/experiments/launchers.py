@@ -177,7 +177,9 @@ class LocalWorkers:
     ) -> list[Outcome]:
         if not configs:
             return []
-        configs = [dataclasses.replace(c, num_threads=1) for c in configs]
+        # One thread each; no progress bars (several would interleave on one terminal: the
+        # grid reports each run as it ends instead).
+        configs = [dataclasses.replace(c, num_threads=1, progress=False) for c in configs]
         _render_synthetic(configs)
         with ProcessPoolExecutor(
             max_workers=min(self.workers, len(configs)),
