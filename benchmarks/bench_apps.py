@@ -24,7 +24,8 @@ from pathlib import Path
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 NOT_APPS = {"app_runner", "collect_results", "figure_common"}
-TRAINED = re.compile(r"^\[\d+/\d+\] .*\((\d+) s\)$")
+#: The line the grid prints as each run ends (``[3/48 ended] [5/60] table1 erm …: … (18 s)``).
+TRAINED = re.compile(r"^\[\d+/\d+ ended\] \[\d+/\d+\] .*\((\d+) s\)$")
 
 
 def all_apps() -> list[str]:
