@@ -236,8 +236,29 @@ def fold_parts(labels: np.ndarray, groups: np.ndarray, fold: int, seed: int) -> 
     return parts
 
 
+class AxisCounts:
+    """``num_classes``, ``num_descriptors`` and ``num_subgroups`` of anything with the axes
+    ``classes``, ``descriptor_names`` and ``subgroup_values`` (what ``build_model`` reads)."""
+
+    classes: tuple[str, ...]
+    descriptor_names: tuple[str, ...]
+    subgroup_values: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def num_descriptors(self) -> int:
+        return len(self.descriptor_names)
+
+    @property
+    def num_subgroups(self) -> int:
+        return len(self.subgroup_values)
+
+
 @dataclass
-class DataBundle:
+class DataBundle(AxisCounts):
     """Everything the trainer needs from the data side.
 
     Attributes:
@@ -264,18 +285,6 @@ class DataBundle:
     target: str
     root: Path
     report: str
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    @property
-    def num_descriptors(self) -> int:
-        return len(self.descriptor_names)
-
-    @property
-    def num_subgroups(self) -> int:
-        return len(self.subgroup_values)
 
     def split_arrays(self, part: str) -> dict[str, np.ndarray]:
         """labels, descriptors, subgroup codes and names of a part, in dataset order."""

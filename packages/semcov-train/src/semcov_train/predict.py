@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
+from .datasets import AxisCounts
 from .device_policy import amp_dtype, autocast, use_channels_last
 from .rundir import (
     BEST_CHECKPOINT,
@@ -86,24 +87,12 @@ def load_run_config(run_dir: str | Path) -> tuple[TrainConfig, dict, dict]:
 
 
 @dataclass(frozen=True)
-class _Axes:
+class _Axes(AxisCounts):
     """The class and descriptor axes a model is built for (what ``build_model`` reads)."""
 
     classes: tuple[str, ...]
     descriptor_names: tuple[str, ...]
     subgroup_values: tuple[str, ...]
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    @property
-    def num_descriptors(self) -> int:
-        return len(self.descriptor_names)
-
-    @property
-    def num_subgroups(self) -> int:
-        return len(self.subgroup_values)
 
 
 def _build_model(config: TrainConfig, axes: _Axes, run: Path, device: torch.device):
