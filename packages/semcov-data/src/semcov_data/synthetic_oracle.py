@@ -4,7 +4,9 @@ An image model can at best recover what the renderer drew: the class cue (border
 asymmetry and colour variegation after the descriptors' effects), the descriptors that are
 present, the site and the skin tone. A classifier fitted on those parameters of the training
 lesions and scored on the test lesions gives the AUC no image model should be expected to beat
-on that split (the cue ranges of the two classes overlap, so it stays below 1).
+on that split. The two classes' cue ranges do not overlap before the descriptors act, so the
+ceiling is at or near 1 (0.97–1.00, semcov-data README, "Calibration"): the gap of an image model
+to it is in reading the cue off the pixels.
 """
 
 from __future__ import annotations
