@@ -35,9 +35,9 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="overrides FIELD=VALUE (JSON)")
     args = parser.parse_args()
 
-    from semcov_train import make_config, prepare_synthetic, train
+    from semcov_train import make_config, train
     from semcov_train.oracle import oracle_ceiling
-    from semcov_train.split_parts import test_draw_config
+    from semcov_train.split_parts import prepare_synthetic_parts
 
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     with tempfile.TemporaryDirectory() as folder:
@@ -46,10 +46,7 @@ def main() -> None:
             progress=False, **overrides,
         )  # fmt: skip
         start = time.perf_counter()
-        prepare_synthetic(base)
-        draw = test_draw_config(base)
-        if draw is not None:
-            prepare_synthetic(draw)
+        prepare_synthetic_parts(base)
         generation = time.perf_counter() - start
         print(f"one-time data generation: {generation:.1f} s", flush=True)
 

@@ -26,8 +26,8 @@ def oracle_ceiling(config, *, model: str = "boosting") -> float:
     """
     from semcov_data.synthetic_oracle import oracle_auc, read_scenes
 
-    from .datasets import load_table, prepare_synthetic
-    from .split_parts import split_tables, test_draw_config
+    from .datasets import load_table
+    from .split_parts import prepare_synthetic_parts, split_tables
 
     if config.dataset != "synthetic":
         raise ValueError(
@@ -36,9 +36,8 @@ def oracle_ceiling(config, *, model: str = "boosting") -> float:
         )
     config = config.replace(method="erm")  # the split does not depend on the method
     tables = split_tables(config, load_table(config))
-    roots = {"train": prepare_synthetic(config)}
-    draw = test_draw_config(config)
-    roots["test"] = prepare_synthetic(draw) if draw is not None else roots["train"]
+    folders = prepare_synthetic_parts(config)
+    roots = {"train": folders["pool"], "test": folders["test"]}
     scenes = {}
     for part, root in roots.items():
         frame = read_scenes(root)

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TEST_DRAW_SEED_OFFSET", "split_tables", "test_draw_config", "test_draw_table"]
+__all__ = [
+    "TEST_DRAW_SEED_OFFSET",
+    "prepare_synthetic_parts",
+    "split_tables",
+    "test_draw_config",
+    "test_draw_table",
+]
 
 #: Seed offset of the independent test draw. 1001 keeps the draw's lesion and image ids (which
 #: carry ``seed % 1000`` and ``seed % 100``) apart from the pool's.
@@ -31,6 +37,16 @@ def test_draw_config(config):
         synthetic_test_lesions=0,
         data_root=None,
     )
+
+
+def prepare_synthetic_parts(config) -> dict:
+    """Render what a synthetic run reads, if not rendered yet: ``{"pool": folder, "test":
+    folder}`` (the independent test draw's folder, or the pool's without one)."""
+    from .synthetic_data import prepare_synthetic
+
+    pool = prepare_synthetic(config)
+    draw = test_draw_config(config)
+    return {"pool": pool, "test": prepare_synthetic(draw) if draw is not None else pool}
 
 
 def test_draw_table(config, table, context=None):

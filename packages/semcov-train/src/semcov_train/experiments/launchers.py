@@ -129,22 +129,14 @@ class InProcess:
 
 
 def _render_synthetic(configs: Sequence[TrainConfig]) -> None:
-    """Render the synthetic benchmarks (pools and test draws) the runs need, once, here: the
-    workers would otherwise render the same one side by side."""
-    from semcov_train.split_parts import test_draw_config
-    from semcov_train.synthetic_data import prepare_synthetic
+    """Render the synthetic benchmarks (pools and test draws) the runs need, here, before the
+    workers start: they would otherwise render the same one side by side. A benchmark already
+    rendered is only checked."""
+    from semcov_train.split_parts import prepare_synthetic_parts
 
-    done: set[tuple] = set()
     for config in configs:
-        if config.dataset != "synthetic" or config.data_root is not None:
-            continue
-        for part in (config, test_draw_config(config)):
-            if part is None:
-                continue
-            key = tuple(v for k, v in dataclasses.asdict(part).items() if k.startswith("synth"))
-            if (part.cache_dir, key) not in done:
-                done.add((part.cache_dir, key))
-                prepare_synthetic(part)
+        if config.dataset == "synthetic" and config.data_root is None:
+            prepare_synthetic_parts(config)
 
 
 def _single_thread() -> None:
