@@ -102,11 +102,10 @@ def delta_rows(
     label: str,
     key: str,
     run_key: str,
-    rename: Mapping[Any, Any] | None = None,
     paper: Mapping[Any, Mapping[str, float]] | None = None,
 ) -> pd.DataFrame:
     """Rows ``label`` (``"Δ SemCovNet − ENet-B0"``) of paired differences, one per value of
-    `run_key` in `runs` (shown under the table's column `key`, renamed by `rename`), with the
+    `run_key` in `runs` (shown under the table's column `key`), with the
     paper's difference (`paper`, from :func:`paper_differences`) beside ours."""
     rows: list[dict[str, Any]] = []
     if runs.empty or not {treatment, control} <= set(runs["method"]):
@@ -114,7 +113,7 @@ def delta_rows(
     for record in paired_differences(runs, treatment, control, metrics, keys=[run_key]).to_dict(
         "records"
     ):
-        value = (rename or {}).get(record[run_key], record[run_key])
+        value = record[run_key]
         rows.append(
             difference_row(
                 record, metrics, {"model": label, key: value}, paper=(paper or {}).get(value)
