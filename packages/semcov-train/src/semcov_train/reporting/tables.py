@@ -201,8 +201,7 @@ def side_by_side(
         if found is None:
             row["note"] = f"not run: {not_run.get(key[0], 'no finished run')}"
         else:
-            backbone = found.get("backbone")
-            row["note"] = f"ours: {backbone}" if isinstance(backbone, str) and backbone else ""
+            row["note"] = _backbone_note(found)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -232,6 +231,12 @@ def difference_row(
         note += f"; unmatched: {paired['unmatched']}"
     row["note"] = note
     return row
+
+
+def _backbone_note(record: Mapping) -> str:
+    """``ours: <backbone>`` for a summary row (a preset may train a stand-in), else ``""``."""
+    backbone = record.get("backbone")
+    return f"ours: {backbone}" if isinstance(backbone, str) and backbone else ""
 
 
 #: The paper's cell of a row the paper does not have (a control, the oracle).
@@ -265,9 +270,8 @@ def extra_rows(
         for metric in metrics:
             row[f"{metric} (ours)"] = _cell(record, metric, digits)
             row[f"{metric} (paper)"] = NOT_IN_PAPER
-        backbone = record.get("backbone")
-        ours = f"; ours: {backbone}" if isinstance(backbone, str) and backbone else ""
-        row["note"] = note + ours
+        ours = _backbone_note(record)
+        row["note"] = f"{note}; {ours}" if ours else note
         rows.append(row)
     return pd.DataFrame(rows)
 
