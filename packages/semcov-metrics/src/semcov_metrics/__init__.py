@@ -10,7 +10,6 @@ from semcov_metrics._groups import MEMBERSHIPS
 from semcov_metrics.alignment import align_gap, alignment_cosine, recall_at_1
 from semcov_metrics.calibration import expected_calibration_error, reliability_diagram
 from semcov_metrics.cdi import cdi_null_floor, coverage_disparity_index
-from semcov_metrics.significance import CoverageErrorTest, coverage_error_slope, coverage_error_test
 from semcov_metrics.cell_permutation import CDITest, cdi_permutation_test
 from semcov_metrics.coverage import coverage_tensor, scg_coverage
 from semcov_metrics.disparity import fpr_disparity, group_rates, tpr_disparity
@@ -27,6 +26,7 @@ from semcov_metrics.scarcity import (
     compositional_attribute_scarcity,
 )
 from semcov_metrics.semantic_scale import semantic_scale
+from semcov_metrics.significance import CoverageErrorTest, coverage_error_slope, coverage_error_test
 from semcov_metrics.slope import CoverageErrorSlope
 from semcov_metrics.tail import tail_groups, tail_sensitivity_at_specificity
 from semcov_metrics.tpr import scg_tpr
