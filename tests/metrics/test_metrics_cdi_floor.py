@@ -15,6 +15,8 @@ from scipy.stats import pearsonr
 from semcov_metrics import (
     UndefinedMetricWarning,
     cdi_null_floor,
+    coverage_error_test,
+    scg_coverage,
     semantic_fairness_report,
     tail_sensitivity_at_specificity,
 )
@@ -203,13 +205,23 @@ def test_cdi_hard_and_per_class_match_an_independent_pandas_computation():
     for class_value, rows in soft.groupby(level="class"):
         expected = abs(pearsonr(rows["coverage"], 1 - rows["tpr"])[0])
         assert report.cdi_per_class[class_value] == pytest.approx(expected)
-    # the floor is that of the same valid SCGs, with the report's seed
-    floor = cdi_null_floor(soft["coverage"], 1 - soft["tpr"], n_permutations=1000, seed=0)
-    table = report.table[report.table["valid"]]
-    assert report.cdi_null == pytest.approx(
-        cdi_null_floor(table["coverage"], table["error"], seed=0)
+    # cdi_null is the mean of the report's null (coverage_error_test on the same inputs), not
+    # the floor of SCGs shuffled one by one.
+    test = coverage_error_test(
+        scg_coverage(
+            inputs["train_descriptors"], inputs["train_labels"], inputs["train_subgroups"]
+        ),
+        test_descriptors=inputs["test_descriptors"],
+        test_labels=inputs["test_labels"],
+        test_predictions=inputs["test_predictions"],
+        test_subgroups=inputs["test_subgroups"],
+        min_support=5.0,
     )
-    assert report.cdi_null == pytest.approx(floor, rel=0.1)
+    assert report.cdi == pytest.approx(test.cdi)
+    assert report.cdi_null == pytest.approx(test.null_mean)
+    assert report.cdi_null_q95 == pytest.approx(test.null_q95)
+    assert report.cdi_p_value == pytest.approx(test.p_value)
+    assert report.slope.slope == pytest.approx(test.slope.slope)
 
 
 def test_s95_tail_uses_the_valid_scgs_of_the_report():

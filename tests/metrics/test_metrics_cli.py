@@ -69,8 +69,14 @@ def _api(csvs, predictions, scores=None, classes=("MEL", "NV")):
 
 def _same_numbers(payload: dict, report) -> None:
     expected = report.to_dict()
-    for key in ("cdi", "cdi_hard", "cdi_null", "tpr_worst", "tpr_std", "s95_tail"):
+    keys = ("cdi", "cdi_hard", "cdi_null", "cdi_null_q95", "cdi_p_value", "tpr_worst", "tpr_std")
+    for key in (*keys, "s95_tail"):
         assert payload[key] == pytest.approx(expected[key], abs=1e-12), key
+    for key in ("slope", "p_value", "n_samples", "n_clusters"):
+        assert payload["coverage_error_slope"][key] == pytest.approx(
+            expected["coverage_error_slope"][key]
+        ), key
+    assert payload["schema_version"] == 1
     assert payload["cdi_interval"] == pytest.approx(list(report.intervals["cdi"]))
     assert payload["cdi_per_class"] == pytest.approx(expected["cdi_per_class"])
     assert set(payload["intervals"]) == set(expected["intervals"])
@@ -94,14 +100,21 @@ def test_report_command_equals_the_python_api(csvs, tmp_path, capsys):
     assert list(scg.columns) == list(report.table.columns)
     markdown = (out / "report.md").read_text()
     assert f"| CDI (soft) | {report.cdi:.3f}" in markdown
-    assert f"| CDI null floor | {report.cdi_null:.3f} |" in markdown
+    assert f"| CDI p-value | {report.cdi_p_value:.3f} |" in markdown
+    assert f"{report.cdi_null:.3f}, {report.cdi_null_q95:.3f}" in markdown
+    # Power is simulated by default on the audit's own test design, and said in words.
+    power = payload["power"]
+    assert 0.0 <= power["power_at_reference"] <= 1.0 and power["reference_slope"] == -0.5
+    assert power["underpowered"] == (power["power_at_reference"] < 0.8)
+    assert ("underpowered" in markdown) == power["underpowered"]
     assert not (out / "coverage_error.png").exists()
     assert "wrote" in capsys.readouterr().out
 
 
 def test_score_columns_take_the_argmax_and_give_the_tail_sensitivity(csvs, tmp_path):
     out = tmp_path / "out"
-    assert main([*_argv(csvs, out, "--score-columns", "p_mel,p_nv"), "--no-plots"]) == 0
+    argv = [*_argv(csvs, out, "--score-columns", "p_mel,p_nv"), "--no-plots", "--no-power"]
+    assert main(argv) == 0
     payload = json.loads((out / "report.json").read_text())
     # columns in class order MEL, NV: the second class (NV) is the report's positive class
     report = _api(csvs, lambda t: t[["p_mel", "p_nv"]].to_numpy(), lambda t: t["p_nv"])
@@ -112,7 +125,7 @@ def test_score_columns_take_the_argmax_and_give_the_tail_sensitivity(csvs, tmp_p
 def test_single_score_column_is_thresholded_for_the_positive_class(csvs, tmp_path):
     out = tmp_path / "out"
     argv = _argv(csvs, out, "--score-column", "p_mel", "--positive-class", "MEL")
-    assert main([*argv, "--score-threshold", "0.6", "--no-plots"]) == 0
+    assert main([*argv, "--score-threshold", "0.6", "--no-plots", "--no-power"]) == 0
     payload = json.loads((out / "report.json").read_text())
     report = _api(
         csvs,
@@ -128,8 +141,10 @@ def test_single_score_column_is_thresholded_for_the_positive_class(csvs, tmp_pat
 def test_figures_are_written_with_matplotlib(csvs, tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "out"
-    assert main([*_argv(csvs, out, "--prediction-column", "pred"), "--n-boot", "0"]) == 0
+    argv = [*_argv(csvs, out, "--prediction-column", "pred"), "--n-boot", "0", "--no-power"]
+    assert main(argv) == 0
     payload = json.loads((out / "report.json").read_text())
+    assert payload["power"] is None
     assert payload["figures"] == ["coverage_error.png", "coverage_heatmap.png"]
     for name in payload["figures"]:
         assert (out / name).read_bytes()[:4] == b"\x89PNG"

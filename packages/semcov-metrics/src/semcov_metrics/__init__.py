@@ -19,6 +19,7 @@ from semcov_metrics.performance import (
     performance_report,
     sensitivity_at_specificity,
 )
+from semcov_metrics.power import PowerAnalysis, cdi_power
 from semcov_metrics.report import SemanticFairnessReport, semantic_fairness_report
 from semcov_metrics.scarcity import (
     cas_sampling_weights,
@@ -40,6 +41,7 @@ __all__ = [
     "CoverageDisparityIndex",
     "CoverageErrorSlope",
     "CoverageErrorTest",
+    "PowerAnalysis",
     "SemanticFairnessReport",
     "UndefinedMetricWarning",
     "__version__",
@@ -49,6 +51,7 @@ __all__ = [
     "cas_subsets",
     "cdi_null_floor",
     "cdi_permutation_test",
+    "cdi_power",
     "compositional_attribute_scarcity",
     "coverage_disparity_index",
     "coverage_error_slope",

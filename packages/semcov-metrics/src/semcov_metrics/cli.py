@@ -1,5 +1,5 @@
-"""Command line ``python -m semcov_metrics report``: the semantic fairness report of a model
-from two CSV files (training rows and scored test rows), written as JSON, CSV and Markdown."""
+"""Command line ``python -m semcov_metrics``: ``report``, the semantic fairness report of a model
+from two CSV files (training rows and scored test rows) as JSON, CSV and Markdown; ``power``."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ from semcov_metrics._cli_inputs import (
     require,
 )
 from semcov_metrics._statistics import DEFAULT_MIN_SUPPORT
-from semcov_metrics.cdi import DEFAULT_N_PERMUTATIONS
+from semcov_metrics.cell_permutation import DEFAULT_N_PERMUTATIONS
+from semcov_metrics.cli_power import add_power_command
 from semcov_metrics.exceptions import UndefinedMetricWarning
+from semcov_metrics.power import DEFAULT_REFERENCE_SLOPE
 
 __all__ = ["build_parser", "main"]
 
@@ -85,10 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates")
     report.add_argument("--confidence", type=float, default=0.95)
     report.add_argument("--n-permutations", type=int, default=DEFAULT_N_PERMUTATIONS)
+    report.add_argument(
+        "--power",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="simulate whether this test design could detect a coverage-error slope (default on)",
+    )
+    report.add_argument(
+        "--reference-slope",
+        type=float,
+        default=DEFAULT_REFERENCE_SLOPE,
+        help=f"planted slope of the power simulation (default {DEFAULT_REFERENCE_SLOPE:g})",
+    )
     report.add_argument("--tail-fraction", type=float, default=0.3)
     report.add_argument("--seed", type=int, default=0)
     report.add_argument("--no-plots", action="store_true", help="skip the figures")
     report.add_argument("--out", type=Path, required=True, help="output folder")
+    report.set_defaults(run=_run_report)
+    add_power_command(commands)
     return parser
 
 
@@ -165,6 +181,8 @@ def _compute(args: argparse.Namespace):
             seed=args.seed,
             confidence=args.confidence,
             n_permutations=args.n_permutations,
+            power=args.power,
+            reference_slope=args.reference_slope,
             test_scores=scores,
             tail_fraction=args.tail_fraction,
             descriptor_names=descriptors,
@@ -200,6 +218,8 @@ def _payload(args, report, train, test, classes, notes, figures) -> dict[str, An
             "threshold": args.threshold,
             "n_boot": args.n_boot,
             "n_permutations": args.n_permutations,
+            "power": args.power,
+            "reference_slope": args.reference_slope,
             "tail_fraction": args.tail_fraction,
             "seed": args.seed,
             "semcov_metrics": __version__,
@@ -216,13 +236,18 @@ def _number(value: Any) -> str:
 def _markdown(payload: dict[str, Any], report) -> str:
     interval = payload["cdi_interval"]
     ci = "" if interval[0] is None else f" [{interval[0]:.3f}, {interval[1]:.3f}]"
-    cdi, floor = payload["cdi"], payload["cdi_null"]
-    if cdi is None or floor is None:
-        verdict = "CDI or its null floor is undefined on these SCGs."
-    elif cdi <= floor:
-        verdict = "The CDI does not clear its null floor: no evidence that error follows coverage."
+    cdi, p_value = payload["cdi"], payload["cdi_p_value"]
+    if cdi is None or p_value is None:
+        verdict = "CDI or its test is undefined on these SCGs."
+    elif p_value < 0.05:
+        verdict = (
+            f"Error follows training coverage beyond chance: p = {p_value:.3g} against a null "
+            "that keeps cells and concepts (docs/paper-notes.md#cdi-test)."
+        )
     else:
-        verdict = f"The CDI is {cdi / floor:.1f}× its null floor; read it with its interval."
+        verdict = f"No evidence that error follows coverage (p = {p_value:.3g})."
+    verdict += " " + _slope_sentence(payload["coverage_error_slope"])
+    verdict += " " + _power_sentence(payload["power"])
     lines = [
         "# Semantic fairness report",
         "",
@@ -235,7 +260,10 @@ def _markdown(payload: dict[str, Any], report) -> str:
         "|---|---|",
         f"| CDI ({payload['settings']['membership']}) | {_number(cdi)}{ci} |",
         f"| CDI, hard membership | {_number(payload['cdi_hard'])} |",
-        f"| CDI null floor | {_number(floor)} |",
+        f"| CDI p-value | {_number(p_value)} |",
+        f"| CDI null: mean, 95 % quantile | {_number(payload['cdi_null'])}, "
+        f"{_number(payload['cdi_null_q95'])} |",
+        f"| coverage-error slope | {_slope_cell(payload['coverage_error_slope'])} |",
         *(
             f"| CDI within class {name} | {_number(value)} |"
             for name, value in payload["cdi_per_class"].items()
@@ -259,6 +287,41 @@ def _markdown(payload: dict[str, Any], report) -> str:
     for note in payload["warnings"]:
         lines += ["", f"Note: {note}"]
     return "\n".join(lines) + "\n"
+
+
+def _slope_cell(slope: dict[str, Any] | None) -> str:
+    if slope is None or slope["slope"] is None:
+        return "n/a"
+    low, high = slope["interval"]
+    ci = "" if low is None else f" [{low:.3f}, {high:.3f}]"
+    return f"{slope['slope']:.3f}{ci}, p = {_number(slope['p_value'])}"
+
+
+def _slope_sentence(slope: dict[str, Any] | None) -> str:
+    if slope is None or slope["slope"] is None:
+        return "The coverage-error slope is undefined."
+    return (
+        f"A test image's miss probability changes by {slope['slope']:.3f} per unit of training "
+        f"coverage ({_slope_cell(slope)}, {slope['n_samples']} images in "
+        f"{slope['n_clusters']} cells)."
+    )
+
+
+def _power_sentence(power: dict[str, Any] | None) -> str:
+    if power is None:
+        return "Power was not simulated (--no-power)."
+    mds = power["min_detectable_slope"]
+    reach = (
+        "no simulated slope reaches it"
+        if mds is None
+        else f"the smallest slope it detects with that power is {mds:.2f}"
+    )
+    state = "underpowered" if power["underpowered"] else "adequately powered"
+    return (
+        f"The audit is {state}: against a slope of {power['reference_slope']:g} its CDI test "
+        f"rejects in {power['power_at_reference']:.0%} of simulated audits (target "
+        f"{power['target_power']:.0%}); {reach}."
+    )
 
 
 def _figures(report, out: Path) -> list[str]:
@@ -304,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; bad input exits 2 with one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
-        return _run_report(args)
+        return args.run(args)
     except (InputError, ValueError, TypeError, OSError) as error:
         message = " ".join(str(error).split())
         print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)

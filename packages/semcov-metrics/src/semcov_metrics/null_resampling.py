@@ -58,6 +58,14 @@ def resampled_null(
 ) -> NullDraws:
     """Null CDIs and slopes from ``n_replicates`` redraws of every test sample's miss.
 
+    The null model: a sample's miss probability is its cell's rate, and the cells' rates are
+    exchangeable within a class. A replicate permutes the rates among the populated cells of
+    each class and draws every sample's miss from its cell's new rate. Samples, memberships,
+    supports and the valid SCG set stay as observed, so SCGs of one cell share redrawn samples
+    as they share real ones, and a small SCG is as noisy as in the data. Drawing misses afresh
+    adds binomial noise to the cells' rates on top of the observed rates' own, which makes the
+    test slightly conservative for small cells.
+
     Args:
         cells: cell of each test sample, class · n_subgroups + subgroup (N,).
         weights: membership of each sample in each descriptor's SCG (N, K).

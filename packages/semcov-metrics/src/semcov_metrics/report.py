@@ -4,8 +4,7 @@ membership, per class, with its permutation null floor), TPR_w, TPR_std and S@95
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,15 +26,16 @@ from semcov_metrics._statistics import (
     valid_mask,
 )
 from semcov_metrics._validation import as_float_array, check_finite, check_same_length
-from semcov_metrics.cdi import DEFAULT_N_PERMUTATIONS, null_floor
+from semcov_metrics.cell_permutation import DEFAULT_N_PERMUTATIONS, check_n_permutations
 from semcov_metrics.coverage import coverage_arrays
 from semcov_metrics.exceptions import UndefinedMetricWarning
+from semcov_metrics.fairness_report import SemanticFairnessReport
 from semcov_metrics.performance import _sens_at_spec
+from semcov_metrics.power import DEFAULT_REFERENCE_SLOPE, cdi_power
+from semcov_metrics.report_extras import exclusion_reasons, subgroup_roc, wilson_interval
+from semcov_metrics.significance import significance_from_arrays
 from semcov_metrics.tail import tail_groups, tail_membership
 from semcov_metrics.tpr import rate, tpr_sums
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 
 __all__ = [
     "DEFAULT_MIN_SUPPORT",
@@ -49,119 +49,13 @@ _SumsArgs = tuple[Grid, Split, np.ndarray]
 
 _TRAIN = ("train_descriptors", "train_labels", "train_subgroups")
 _TEST = ("test_descriptors", "test_labels", "test_subgroups")
+#: Simulated audits and null replicates of each audit behind ``power=True``: the power at the
+#: reference slope then has a Monte Carlo standard error of at most 0.07, and the p-values
+#: resolve 0.01 (docs/paper-notes.md#cdi-power).
+POWER_SIMULATIONS = 50
+POWER_PERMUTATIONS = 99
 #: Statistics with bootstrap intervals, in the order of the replicate table's columns.
 _STATISTICS = ("cdi", "tpr_worst", "tpr_std", "cdi_hard")
-
-
-@dataclass(frozen=True)
-class SemanticFairnessReport:
-    """Semantic fairness of one model on one test split.
-
-    Every statistic but ``cdi_hard`` is computed over the same SCG set, the *valid* SCGs: those
-    whose test support (membership mass, under the report's ``membership``) is at least
-    ``min_support`` and whose TPR is defined. ``cdi_hard`` uses the SCGs that are valid under
-    hard membership (``valid_hard``).
-
-    Attributes:
-        table: one row per SCG: ``class, descriptor, subgroup, n_train, coverage, support, tpr,
-            error, valid`` under the report's membership, then ``support_hard, tpr_hard,
-            error_hard, valid_hard`` under hard membership at the descriptor threshold.
-        cdi: |Pearson r| between coverage and error over the valid SCGs (the report's
-            membership, default soft: the paper's rule).
-        cdi_hard: the same with hard test membership ``1[p_d >= threshold]``; coverage is the
-            same soft training coverage.
-        cdi_null: the CDI expected with no coverage–error relation: mean |r| over
-            ``n_permutations`` seeded permutations of the valid SCGs' errors
-            (:func:`~semcov_metrics.cdi_null_floor`). A CDI below it is noise.
-        cdi_per_class: ``{class: CDI over the valid SCGs of that class}``.
-        tpr_worst: the lowest TPR among valid SCGs.
-        tpr_std: population standard deviation (ddof = 0) of TPR over valid SCGs.
-        s95_tail: sensitivity at 95 % specificity on the test samples of the lowest-coverage
-            ``tail_fraction`` of the valid SCGs (hard tail membership); ``nan`` unless
-            ``test_scores`` were given.
-        n_valid: number of valid SCGs.
-        min_support: the support rule used.
-        intervals: percentile bootstrap intervals ``{"cdi": (low, high), ...}`` for ``cdi,
-            tpr_worst, tpr_std, cdi_hard``; empty without bootstrap. Replicates in which a
-            statistic is undefined are left out of its interval.
-        bootstrap: the bootstrap replicates, one row each (empty without bootstrap).
-        confidence: the level of the intervals.
-    """
-
-    table: pd.DataFrame
-    cdi: float
-    tpr_worst: float
-    tpr_std: float
-    n_valid: int
-    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
-    bootstrap: pd.DataFrame = field(default_factory=pd.DataFrame)
-    confidence: float = 0.95
-    cdi_hard: float = float("nan")
-    cdi_null: float = float("nan")
-    cdi_per_class: dict[Any, float] = field(default_factory=dict)
-    s95_tail: float = float("nan")
-    min_support: float = DEFAULT_MIN_SUPPORT
-
-    def summary(self) -> dict[str, float]:
-        """The statistics (and interval bounds, if any) as a flat mapping; per-class CDIs are
-        ``cdi_class_<class>``."""
-        names = ("cdi", "cdi_hard", "cdi_null", "tpr_worst", "tpr_std", "s95_tail")
-        result: dict[str, float] = {name: getattr(self, name) for name in names}
-        result["n_valid"] = self.n_valid
-        for class_value, value in self.cdi_per_class.items():
-            result[f"cdi_class_{class_value}"] = value
-        for name, (low, high) in self.intervals.items():
-            result[f"{name}_low"] = low
-            result[f"{name}_high"] = high
-        return result
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready mapping (NaN becomes None): every statistic, ``cdi_per_class`` with
-        string keys, ``intervals`` as ``[low, high]`` lists, ``n_scgs`` (rows of the table),
-        ``n_valid``, ``n_valid_hard``, ``min_support`` and ``confidence``."""
-        result: dict[str, Any] = {
-            "cdi": _plain(self.cdi),
-            "cdi_interval": _plain(list(self.intervals.get("cdi", (None, None)))),
-            "cdi_hard": _plain(self.cdi_hard),
-            "cdi_null": _plain(self.cdi_null),
-            "cdi_per_class": {str(k): _plain(v) for k, v in self.cdi_per_class.items()},
-            "tpr_worst": _plain(self.tpr_worst),
-            "tpr_std": _plain(self.tpr_std),
-            "s95_tail": _plain(self.s95_tail),
-            "n_scgs": len(self.table),
-            "n_valid": self.n_valid,
-            "n_valid_hard": int(self.table["valid_hard"].sum()),
-            "min_support": self.min_support,
-            "confidence": self.confidence,
-            "intervals": {k: _plain(list(v)) for k, v in self.intervals.items()},
-        }
-        return result
-
-    def worst_groups(self, n: int = 5) -> pd.DataFrame:
-        """The ``n`` valid SCGs with the lowest TPR."""
-        return self.table[self.table["valid"]].nsmallest(n, "tpr")
-
-    def plot_coverage_error(self, ax: Axes | None = None) -> Axes:
-        """Coverage–error scatter of the valid SCGs with the least-squares line (paper Fig. 1)."""
-        from semcov_metrics.plotting import plot_coverage_error
-
-        return plot_coverage_error(self, ax=ax)
-
-    def plot_coverage_heatmap(self, class_value: Any = None, ax: Axes | None = None) -> Axes:
-        """Heatmap of training coverage, descriptors × subgroups, for one class (paper Fig. 5)."""
-        from semcov_metrics.plotting import plot_coverage_heatmap
-
-        return plot_coverage_heatmap(self.table, class_value=class_value, ax=ax)
-
-
-def _plain(value: Any) -> Any:
-    """Python floats for JSON; NaN and None become None."""
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if value is None:
-        return None
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 def semantic_fairness_report(
@@ -180,6 +74,8 @@ def semantic_fairness_report(
     seed: int = 0,
     confidence: float = 0.95,
     n_permutations: int = DEFAULT_N_PERMUTATIONS,
+    power: bool = False,
+    reference_slope: float = DEFAULT_REFERENCE_SLOPE,
     test_scores: Any = None,
     tail_fraction: float = 0.3,
     descriptor_names: Any = None,
@@ -201,9 +97,15 @@ def semantic_fairness_report(
     resting on a fraction of one image cannot set TPR_w. ``cdi_hard`` applies the same rule to
     hard-membership support.
 
-    **Noise floor.** ``cdi_null`` is the CDI that errors unrelated to coverage would give on the
-    same valid SCGs (mean |r| over ``n_permutations`` permutations of their errors, seeded by
-    ``seed``); with ~91 SCGs it is about 0.08. Paper: CDI alone; here: the floor beside it.
+    **A test, not only a number.** ``cdi_p_value`` tests CDI against a null that keeps how
+    the SCGs hang together (SCGs of one cell share test samples): the cells' error rates are
+    permuted within each class and every test sample's miss is redrawn from its cell's rate
+    (:func:`coverage_error_test`); ``cdi_null`` is that null's mean, ``cdi_null_q95`` its 95 %
+    quantile. ``slope`` is the support-aware coverage–error slope over every test sample, with
+    its interval and p-value. With ``power=True`` the audit's own test design is simulated
+    with a planted slope of ``reference_slope`` (:func:`cdi_power`): ``power`` says whether the
+    audit could have seen an effect. Paper: CDI alone; here: its test, slope and power beside it
+    (``docs/paper-notes.md#cdi-test``).
 
     With ``n_boot > 0`` the test samples are resampled with replacement ``n_boot`` times
     (coverage stays fixed: it is a property of the training data) and percentile intervals
@@ -223,9 +125,11 @@ def semantic_fairness_report(
         threshold: hard-membership threshold (scalar or one per descriptor).
         min_support: an SCG counts when its test support is at least this (>= 0).
         n_boot: number of bootstrap replicates (0: none).
-        seed: seed of the bootstrap and of the null-floor permutations.
-        confidence: level of the bootstrap intervals, in (0, 1).
-        n_permutations: permutations behind ``cdi_null`` (>= 1).
+        seed: seed of the bootstrap, the null and the power simulation.
+        confidence: level of the bootstrap intervals, the slope's and each SCG's TPR interval.
+        n_permutations: null replicates behind ``cdi_p_value`` (>= 99).
+        power: simulate the power of this test design (slower: about a hundred audits).
+        reference_slope: the planted slope of the power simulation.
         test_scores: positive-class scores of a binary task (N_test,), for ``s95_tail``
             (class 1 of the class axis is the positive class); ``None``: ``s95_tail`` is NaN.
         tail_fraction: share of the valid SCGs, by lowest coverage, in the S@95 tail.
@@ -251,7 +155,12 @@ def semantic_fairness_report(
         >>> round(report.cdi, 3), [round(x, 3) for x in report.intervals["cdi"]]
         (0.016, [0.002, 0.356])
         >>> round(report.cdi_hard, 3), round(report.cdi_null, 3)  # the CDI is below its floor
-        (0.03, 0.168)
+        (0.03, 0.169)
+        >>> round(report.cdi_p_value, 3), round(report.cdi_null_q95, 3)  # no evidence
+        (0.951, 0.383)
+        >>> fit = report.slope  # every test sample once, intervals clustered by cell
+        >>> round(fit.slope, 3), [round(v, 3) for v in fit.interval], round(fit.p_value, 3)
+        (-0.951, [-3.349, 1.446], 0.591)
     """
     _check_options(n_boot, min_support, confidence, n_permutations, tail_fraction)
     train = validate_split(
@@ -302,7 +211,24 @@ def semantic_fairness_report(
     valid = table["valid"].to_numpy()
     valid_error = np.where(valid, table["error"].to_numpy(), np.nan)
     table_coverage = table["coverage"].to_numpy()
-    cdi_null = null_floor(table_coverage, valid_error, n_permutations, seed)
+    weights = test_split.descriptors if tau is None else (test_split.descriptors >= tau) * 1.0
+    significance = significance_from_arrays(
+        coverage=coverage,
+        support=support,
+        error=1.0 - tpr,
+        valid=valid_mask(support, tpr, min_support),
+        class_codes=test_split.labels,
+        subgroup_codes=test_split.subgroups,
+        weights=weights,
+        miss=predicted_codes != test_split.labels,
+        n_subgroups=len(grid.subgroups),
+        n_replicates=n_permutations,
+        seed=seed,
+        confidence=confidence,
+    )
+    low, high = wilson_interval(table["tpr"].to_numpy(), table["support"].to_numpy(), confidence)
+    table["tpr_low"], table["tpr_high"] = low, high
+    table["exclusion"] = exclusion_reasons(table, min_support)
     class_codes = pd.Index(grid.classes).get_indexer(table["class"])
     cdi_per_class = per_class_cdi(grid.classes, class_codes, table_coverage, valid_error)
     s95_tail = float("nan")
@@ -321,6 +247,28 @@ def semantic_fairness_report(
                 if values.size
                 else (float("nan"), float("nan"))
             )
+    roc = {} if scores is None else subgroup_roc(test_split, scores, grid)
+    power_analysis = None
+    if power:
+        power_analysis = cdi_power(
+            train_descriptors=train[0],
+            train_labels=train[1],
+            train_subgroups=train[2],
+            test_descriptors=test[0],
+            test_labels=test[1],
+            test_subgroups=test[2],
+            slope=reference_slope,
+            base_error=_class_errors(test_split.labels, predicted_codes, grid.classes),
+            membership=membership,
+            threshold=threshold,
+            min_support=min_support,
+            n_simulations=POWER_SIMULATIONS,
+            n_permutations=POWER_PERMUTATIONS,
+            seed=seed,
+            descriptor_names=grid.descriptors,
+            classes=grid.classes,
+            subgroup_values=grid.subgroups,
+        )
     return SemanticFairnessReport(
         table=table,
         cdi=cdi,
@@ -331,11 +279,27 @@ def semantic_fairness_report(
         bootstrap=replicates,
         confidence=confidence,
         cdi_hard=cdi_hard,
-        cdi_null=cdi_null,
+        cdi_null=significance.null_mean,
+        cdi_null_q95=significance.null_q95,
+        cdi_p_value=significance.p_value,
+        slope=significance.slope,
+        power=power_analysis,
+        n_permutations=n_permutations,
+        classes=list(grid.classes),
         cdi_per_class=cdi_per_class,
         s95_tail=s95_tail,
         min_support=float(min_support),
+        roc=roc,
     )
+
+
+def _class_errors(labels: np.ndarray, predicted: np.ndarray, classes: list[Any]) -> dict:
+    """Observed miss rate of each class (the power simulation's base error), 0.5 if absent."""
+    errors = {}
+    for code, value in enumerate(classes):
+        rows = labels == code
+        errors[value] = float((predicted[rows] != code).mean()) if rows.any() else 0.5
+    return errors
 
 
 def _check_options(
@@ -349,12 +313,7 @@ def _check_options(
         raise ValueError(f"min_support must be a finite number >= 0, got {min_support!r}")
     if not isinstance(confidence, float) or not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be a float in (0, 1), got {confidence!r}")
-    if (
-        isinstance(n_permutations, bool)
-        or not isinstance(n_permutations, int | np.integer)
-        or n_permutations < 1
-    ):
-        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
+    check_n_permutations(n_permutations)
     if (
         isinstance(tail_fraction, bool)
         or not isinstance(tail_fraction, int | float)

@@ -154,9 +154,10 @@ def coverage_error_test(
     every test sample's miss from its cell's new rate, leaving the samples, their descriptors,
     supports and the valid SCG set in place. The SCGs of a cell therefore share redrawn samples
     exactly as they share real ones, and an SCG with few members is as noisy in the null as in
-    the data. The null hypothesis: a sample's miss depends on its cell only, and cells of a
-    class are exchangeable. A concept that is hard in every cell and happens to be rare counts
-    as evidence that error follows coverage. See ``docs/paper-notes.md#cdi-test``.
+    the data. The null hypothesis: a sample's miss depends on its cell only, and the cells of a
+    class are exchangeable. A concept that is hard in every cell, and happens to be rare or
+    common, is evidence that error follows coverage under this null: read a small p-value with
+    the per-SCG table. See ``docs/paper-notes.md#cdi-test``.
 
     **The slope.** Every test sample once: sample i has coverage ``κ_i = Σ_d w_id ·
     coverage(c_i, d, s_i) / Σ_d w_id`` (w its membership: ``p`` for soft, ``1[p >= threshold]``
