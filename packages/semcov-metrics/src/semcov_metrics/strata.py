@@ -4,6 +4,7 @@ reliability curve of the SCGs in each stratum."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -250,30 +251,30 @@ def stratum_reliability(
     return pd.concat(frames, ignore_index=True)
 
 
+@dataclass(frozen=True)
 class _Prepared:
-    """The validated table, the band weights of every test sample (3, N), positive labels and
-    scores (None where the task is not binary or no scores were given)."""
+    """The table's valid SCGs, the band weights of every test sample (3, N), positive labels and
+    scores (``positive`` is None where the task is not binary or no scores were given)."""
 
-    def __init__(self, table, grid, weights, positive, scores):
-        self.table: pd.DataFrame = table
-        self.grid: Grid = grid
-        self.weights: np.ndarray = weights
-        self.positive: np.ndarray | None = positive
-        self.scores: np.ndarray | None = scores
+    table: pd.DataFrame
+    grid: Grid
+    weights: np.ndarray
+    positive: np.ndarray | None
+    scores: np.ndarray | None
 
 
 def _prepare(
-    table,
-    band_column,
-    descriptors,
-    labels,
-    subgroups,
-    scores,
-    membership,
-    threshold,
-    classes,
-    descriptor_names,
-    subgroup_values,
+    table: Any,
+    band_column: str,
+    descriptors: Any,
+    labels: Any,
+    subgroups: Any,
+    scores: Any,
+    membership: str,
+    threshold: Any,
+    classes: Sequence[Any] | None,
+    descriptor_names: Sequence[str] | None,
+    subgroup_values: Sequence[Any] | None,
 ) -> _Prepared:
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a DataFrame, got {type(table).__name__}")
