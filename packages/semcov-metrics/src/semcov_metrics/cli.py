@@ -24,6 +24,7 @@ from semcov_metrics._cli_inputs import (
 )
 from semcov_metrics._statistics import DEFAULT_MIN_SUPPORT
 from semcov_metrics.cdi import DEFAULT_N_PERMUTATIONS
+from semcov_metrics.cli_coverage import add_coverage_command
 from semcov_metrics.exceptions import UndefinedMetricWarning
 
 __all__ = ["build_parser", "main"]
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=0)
     report.add_argument("--no-plots", action="store_true", help="skip the figures")
     report.add_argument("--out", type=Path, required=True, help="output folder")
+    add_coverage_command(commands)
     return parser
 
 
@@ -304,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; bad input exits 2 with one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
-        return _run_report(args)
+        return getattr(args, "run", _run_report)(args)
     except (InputError, ValueError, TypeError, OSError) as error:
         message = " ".join(str(error).split())
         print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
