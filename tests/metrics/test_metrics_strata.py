@@ -161,9 +161,25 @@ def test_ece_is_undefined_without_scores_or_for_three_classes(audit):
     assert out["ece"].isna().all()
 
 
-def test_a_membership_that_differs_from_the_table_is_refused(audit):
+def test_hard_membership_reads_the_hard_columns(audit):
     table, arrays, scores, _ = audit
-    with pytest.raises(ValueError, match="membership"):
-        stratum_metrics(table, **arrays, test_scores=scores, membership="hard")
+    hard = table.assign(
+        band=coverage_strata(np.where(table["valid_hard"], table["coverage"], np.nan))[0]
+    )
+    out = stratum_metrics(hard, **arrays, test_scores=scores, membership="hard").set_index("band")
+    for band in ("Tail", "Middle", "Head"):
+        rows = hard[hard["valid_hard"] & (hard["band"] == band)]
+        expected = (rows["support_hard"] * rows["tpr_hard"]).sum() / rows["support_hard"].sum()
+        assert out.loc[band, "tpr"] == pytest.approx(expected)
+        assert out.loc[band, "support"] == rows["support_hard"].sum()
+
+
+def test_a_table_from_other_test_arrays_is_refused(audit):
+    table, arrays, scores, _ = audit
+    other = {**arrays, "test_descriptors": arrays["test_descriptors"] ** 2}
+    with pytest.raises(ValueError, match="does not match the test arrays"):
+        stratum_metrics(table, **other, test_scores=scores)
+    with pytest.raises(ValueError, match="does not match the test arrays"):
+        stratum_metrics(table, **arrays, test_scores=scores, membership="hard", threshold=0.3)
     with pytest.raises(ValueError, match="band"):
         stratum_metrics(table.drop(columns="band"), **arrays)

@@ -20,15 +20,12 @@ from semcov_metrics._validation import (
     warn_undefined,
 )
 from semcov_metrics.prevalence_null import bh_q_values
+from semcov_metrics.strata import MEMBERSHIP_COLUMNS
 
 __all__ = ["DEFAULT_FDR", "scg_error_q_values"]
 
 #: False discovery rate at which an SCG (or an intersection) is flagged.
 DEFAULT_FDR = 0.05
-_COLUMNS = {
-    "soft": ("support", "tpr", "valid"),
-    "hard": ("support_hard", "tpr_hard", "valid_hard"),
-}
 
 
 def scg_error_q_values(
@@ -101,7 +98,7 @@ def scg_error_q_values(
         raise ValueError(f"fdr must be a number in (0, 1), got {fdr!r}")
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a DataFrame, got {type(table).__name__}")
-    support_column, tpr_column, valid_column = _COLUMNS[membership]
+    support_column, tpr_column, valid_column = MEMBERSHIP_COLUMNS[membership]
     needed = ("class", support_column, tpr_column, valid_column)
     missing = [c for c in needed if c not in table.columns]
     if missing:

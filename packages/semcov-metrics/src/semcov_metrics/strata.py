@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semcov_metrics._groups import Grid, membership_threshold, validate_split
+from semcov_metrics._groups import MEMBERSHIPS, Grid, membership_threshold, validate_split
 from semcov_metrics._validation import (
     as_float_array,
     check_choice,
@@ -22,13 +22,25 @@ from semcov_metrics._validation import (
 )
 from semcov_metrics.calibration import expected_calibration_error, reliability_diagram
 
-__all__ = ["BANDS", "coverage_strata", "stratum_metrics", "stratum_reliability"]
+__all__ = [
+    "BANDS",
+    "MEMBERSHIP_COLUMNS",
+    "coverage_strata",
+    "stratum_metrics",
+    "stratum_reliability",
+]
 
 #: The strata, lowest coverage first.
 BANDS = ("Tail", "Middle", "Head")
 TIE_RULES = ("tail", "head")
 _TEST = ("test_descriptors", "test_labels", "test_subgroups")
-_COLUMNS = ("class", "descriptor", "subgroup", "coverage", "support", "tpr", "valid")
+_AXES = ("class", "descriptor", "subgroup", "coverage")
+#: The table columns (support, TPR, valid) of each test membership, as in
+#: :attr:`SemanticFairnessReport.table`.
+MEMBERSHIP_COLUMNS = {
+    "soft": ("support", "tpr", "valid"),
+    "hard": ("support_hard", "tpr_hard", "valid_hard"),
+}
 
 
 def coverage_strata(
@@ -120,8 +132,11 @@ def stratum_metrics(
       :class:`~semcov_metrics.UndefinedMetricWarning` without scores, for a task that is not
       binary, or for a band without weight.
 
-    ``membership`` and ``threshold`` must be those the table's ``support`` was computed with:
-    the band supports are recomputed from the test arrays and a mismatch is a ValueError.
+    ``membership="soft"`` reads the table's ``support, tpr, valid``; ``"hard"`` reads
+    ``support_hard, tpr_hard, valid_hard`` (a report's table has both; with a report of hard
+    membership both sets are hard). ``threshold`` must be the one behind the hard columns. The
+    band supports are recomputed from the test arrays: a mismatch (another split, membership or
+    threshold) is a ValueError.
 
     Args:
         table: the per-SCG table with a ``band_column``.
@@ -131,7 +146,7 @@ def stratum_metrics(
         test_subgroups: test subgroups, (N,).
         test_scores: probability of the positive class, ``classes[1]``, (N,); ``None``: no ECE.
         band_column: the column holding the bands.
-        membership: ``"soft"`` or ``"hard"``, as in the table.
+        membership: ``"soft"`` or ``"hard"``: which of the table's columns to read.
         threshold: hard-membership threshold (scalar or one per descriptor).
         n_bins: number of ECE bins.
         classes, descriptor_names, subgroup_values: the grid axes; default the table's values
@@ -278,7 +293,10 @@ def _prepare(
 ) -> _Prepared:
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a DataFrame, got {type(table).__name__}")
-    missing = [c for c in (*_COLUMNS, band_column) if c not in table.columns]
+    check_choice(membership, "membership", MEMBERSHIPS)
+    support_column, tpr_column, valid_column = MEMBERSHIP_COLUMNS[membership]
+    needed = (*_AXES, support_column, tpr_column, valid_column, band_column)
+    missing = [c for c in needed if c not in table.columns]
     if missing:
         raise ValueError(f"table lacks columns {missing}; found {list(table.columns)}")
     unknown = sorted(set(map(str, table[band_column])) - {*BANDS, ""})
@@ -303,8 +321,15 @@ def _prepare(
     tau = membership_threshold(len(grid.descriptors), membership, threshold)
     member = matrix if tau is None else (matrix >= tau).astype(np.float64)
 
-    kept = table[table["valid"].astype(bool)].copy()
-    kept["band"] = kept[band_column].astype(str)
+    kept = table[table[valid_column].astype(bool)]
+    kept = pd.DataFrame(
+        {
+            **{column: kept[column] for column in _AXES},
+            "support": kept[support_column],
+            "tpr": kept[tpr_column],
+            "band": kept[band_column].astype(str),
+        }
+    )
     rows = grid.cells(
         encode(kept["class"].to_numpy(), "table class", grid.classes, "classes"),
         encode(kept["subgroup"].to_numpy(), "table subgroup", grid.subgroups, "subgroup_values"),
