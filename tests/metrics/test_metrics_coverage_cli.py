@@ -99,14 +99,24 @@ def test_bad_input_exits_2_with_one_line(train_csv, tmp_path, capsys, extra, mes
     assert error.count("\n") == 1 and message in error and "Traceback" not in error
 
 
-def test_a_missing_file_exits_2_through_the_module(tmp_path):
-    argv = _argv(tmp_path / "absent.csv", tmp_path / "out")
-    result = subprocess.run(
-        [sys.executable, "-m", "semcov_metrics", *argv], capture_output=True, text=True
+def test_a_missing_file_exits_2_with_one_line(tmp_path, capsys):
+    assert main(_argv(tmp_path / "absent.csv", tmp_path / "out")) == 2
+    error = capsys.readouterr().err
+    assert error.strip().endswith(f"no such file: {tmp_path / 'absent.csv'}")
+    assert error.count("\n") == 1
+
+
+def test_the_module_runs_without_importing_torch(train_csv, tmp_path):
+    argv = _argv(train_csv, tmp_path / "out", "--empty-is-missing")
+    code = (
+        "import sys\n"
+        "from semcov_metrics.cli import main\n"
+        f"assert main({argv!r}) == 0\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    assert result.returncode == 2
-    assert result.stderr.strip().endswith(f"no such file: {tmp_path / 'absent.csv'}")
-    assert result.stderr.count("\n") == 1
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "coverage.json").is_file()
 
 
 @pytest.mark.skipif(

@@ -18,8 +18,8 @@ __all__ = ["MIN_PERMUTATIONS", "bh_q_values", "class_permutation_test"]
 #: Fewest permutations accepted: with fewer, the smallest attainable p-value (1 / (1 + B))
 #: is above 0.01 and a BH correction over a handful of descriptors can never reject.
 MIN_PERMUTATIONS = 99
-#: Permutations computed per block: (block × T, N) indicators stay in tens of megabytes.
-_BLOCK = 64
+#: Indicator entries per block of permutations (block × T × N float64: about 32 MB).
+_BLOCK_ENTRIES = 4_000_000
 
 
 def class_permutation_test(
@@ -131,8 +131,9 @@ def permutation_statistics(concepts: MaskedConcepts, n_permutations: int, seed: 
     k = concepts.values.shape[1]
     out = np.empty((n_permutations, k))
     class_axis = np.arange(n_classes, dtype=codes.dtype)
-    for start in range(0, n_permutations, _BLOCK):
-        size = min(_BLOCK, n_permutations - start)
+    block = max(1, _BLOCK_ENTRIES // (n_classes * len(codes)))
+    for start in range(0, n_permutations, block):
+        size = min(block, n_permutations - start)
         permuted = rng.permuted(np.tile(codes, (size, 1)), axis=1)
         indicator = (permuted[:, None, :] == class_axis[None, :, None]).astype(np.float64)
         sums = (indicator.reshape(size * n_classes, -1) @ columns).reshape(size, n_classes, -1)
