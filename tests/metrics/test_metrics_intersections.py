@@ -116,3 +116,6 @@ def test_top_and_bad_arguments():
         worst_intersections(**kwargs, min_support=0)
     with pytest.raises(ValueError, match="threshold"):
         worst_intersections(**kwargs, threshold=2.0)
+    one = {**kwargs, "train_descriptors": p[:, :1], "test_descriptors": p[:, :1]}
+    with pytest.raises(ValueError, match="at least 2 descriptors"):
+        worst_intersections(**one)

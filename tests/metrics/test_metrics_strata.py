@@ -183,3 +183,15 @@ def test_a_table_from_other_test_arrays_is_refused(audit):
         stratum_metrics(table, **arrays, test_scores=scores, membership="hard", threshold=0.3)
     with pytest.raises(ValueError, match="band"):
         stratum_metrics(table.drop(columns="band"), **arrays)
+
+
+def test_a_descriptor_frame_is_matched_by_column_name(audit):
+    table, arrays, scores, _ = audit
+    frame = pd.DataFrame(arrays["test_descriptors"], columns=NAMES)[["vessels", "hair", "pen"]]
+    by_name = stratum_metrics(table, **{**arrays, "test_descriptors": frame}, test_scores=scores)
+    by_order = stratum_metrics(table, **arrays, test_scores=scores)
+    pd.testing.assert_frame_equal(by_name, by_order)
+    with pytest.raises(ValueError, match="not the table's descriptors"):
+        stratum_metrics(
+            table, **{**arrays, "test_descriptors": frame.rename(columns={"pen": "ink"})}
+        )

@@ -1,6 +1,7 @@
 """semcov-metrics: coverage-aware fairness metrics (CDI, per-SCG coverage and TPR) and the
-performance and calibration metrics of the SemCovNet paper. Imports numpy, pandas and
-scikit-learn only; torch tensors are accepted as inputs without importing torch."""
+performance and calibration metrics of the SemCovNet paper, and the dataset diagnostics of its
+released code. Imports numpy, pandas, scikit-learn and scipy only; torch tensors are accepted as
+inputs without importing torch."""
 
 from __future__ import annotations
 

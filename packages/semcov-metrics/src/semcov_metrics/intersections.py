@@ -141,6 +141,10 @@ def worst_intersections(
     test_split = encode_split(grid, *test[:3], _TEST)
     predicted = prediction_codes(test_predictions, "test_predictions", grid.classes)
     check_same_length(test_labels=test[1], test_predictions=predicted)
+    if len(grid.descriptors) < 2:
+        raise ValueError(
+            f"an intersection needs at least 2 descriptors, got {len(grid.descriptors)}"
+        )
     tau = check_threshold(threshold, "threshold", len(grid.descriptors))
 
     n_cells = grid.n_cells

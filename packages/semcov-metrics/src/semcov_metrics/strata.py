@@ -74,7 +74,8 @@ def coverage_strata(
         >>> bands.tolist(), round(q_low, 3), round(q_high, 3)
         (['Tail', 'Tail', 'Middle', 'Head', 'Head', ''], 0.1, 0.5)
     """
-    values = as_float_array(coverage, "coverage", ndim=tuple(range(0, 33)))
+    raw = to_numpy(coverage, "coverage")
+    values = as_float_array(raw.reshape(-1), "coverage", ndim=1).reshape(raw.shape)
     check_choice(tie, "tie", TIE_RULES)
     for name, level in (("low", low), ("high", high)):
         if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
@@ -309,9 +310,13 @@ def _prepare(
         ],
         subgroups=_axis(subgroup_values, table["subgroup"], "subgroup_values"),
     )
-    order = list(descriptors.columns) if isinstance(descriptors, pd.DataFrame) else None
-    if order is not None and set(map(str, order)) == set(grid.descriptors):
-        descriptors = descriptors[grid.descriptors]
+    if isinstance(descriptors, pd.DataFrame):
+        if set(map(str, descriptors.columns)) != set(grid.descriptors):
+            raise ValueError(
+                f"test_descriptors columns {list(descriptors.columns)} are not the table's "
+                f"descriptors {grid.descriptors}"
+            )
+        descriptors = descriptors.rename(columns=str)[grid.descriptors]
     matrix, label_array, subgroup_array, _ = validate_split(
         descriptors, labels, subgroups, _TEST, grid.descriptors
     )
