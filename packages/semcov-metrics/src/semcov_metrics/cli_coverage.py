@@ -190,7 +190,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _payload(args, data, result, notes) -> dict[str, Any]:
+def _payload(
+    args: argparse.Namespace, data: dict[str, Any], result: dict[str, Any], notes: list[str]
+) -> dict[str, Any]:
     from semcov_metrics import __version__
 
     mask = data["mask"]
