@@ -33,12 +33,12 @@ class Split:
     n_unknown_subgroup: int
 
 
-def column_list(text: str, option: str) -> list[str]:
-    """``a,b,c`` -> ``["a", "b", "c"]``; empty names and repeats are refused."""
+def column_list(text: str, option: str, *, allow_repeats: bool = False) -> list[str]:
+    """``a,b,c`` -> ``["a", "b", "c"]``; empty names and (unless allowed) repeats are refused."""
     names = [name.strip() for name in text.split(",")]
     if not names or any(not name for name in names):
         raise InputError(f"{option}: expected comma-separated column names, got {text!r}")
-    if len(set(names)) != len(names):
+    if not allow_repeats and len(set(names)) != len(names):
         raise InputError(f"{option}: a column is named twice in {text!r}")
     return names
 
@@ -127,13 +127,54 @@ def read_split(
     require(frame, path, [subgroup], "subgroup")
     matrix = probabilities(frame, path, descriptors, "descriptor")
     labels = categorical(frame, path, label, "label")
-    raw = frame[subgroup]
+    subgroups, n_unknown = subgroup_text(frame, subgroup)
+    return Split(path, frame, matrix, labels, subgroups, n_unknown)
+
+
+def subgroup_text(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
+    """A subgroup column as text, empty cells ``unknown``; and the number of empty cells."""
+    raw = frame[column]
     empty = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
     subgroups = np.full(len(frame), UNKNOWN_SUBGROUP, dtype=object)
     if not empty.all():
         # Text always, so that train and test agree even when only one of them has empty cells.
         subgroups[~empty] = [str(v) for v in _codes(raw[~empty]).tolist()]
-    return Split(path, frame, matrix, labels, subgroups, int(empty.sum()))
+    return subgroups, int(empty.sum())
+
+
+def concept_values(
+    frame: pd.DataFrame, path: Path, columns: Sequence[str], *, empty_ok: np.ndarray
+) -> np.ndarray:
+    """Concept columns in [0, 1] where filled, NaN where empty, shape (N, len(columns)).
+
+    ``empty_ok`` (N, len(columns)) says where an empty cell is allowed (a missing label); an
+    empty cell elsewhere, a non-numeric cell or a value outside [0, 1] is refused."""
+    out = np.empty((len(frame), len(columns)), dtype=np.float64)
+    for k, column in enumerate(columns):
+        raw = frame[column]
+        blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+        values = pd.to_numeric(raw.where(~blank), errors="coerce").to_numpy(dtype=np.float64)
+        text = np.isnan(values) & ~blank
+        if text.any():
+            raise InputError(
+                f"{path}: descriptor column {column!r} has {int(text.sum())} non-numeric "
+                f"value(s) (lines {_rows(text)})"
+            )
+        refused = blank & ~empty_ok[:, k]
+        if refused.any():
+            raise InputError(
+                f"{path}: descriptor column {column!r} has {int(refused.sum())} empty value(s) "
+                f"(lines {_rows(refused)}); mark missing labels with --empty-is-missing or "
+                "--mask-columns"
+            )
+        outside = (values < 0) | (values > 1)
+        if outside.any():
+            raise InputError(
+                f"{path}: descriptor column {column!r} has values outside [0, 1] "
+                f"(lines {_rows(outside)}; e.g. {values[outside][0]:g})"
+            )
+        out[:, k] = values
+    return out
 
 
 def class_axis(given: str | None, *observed: np.ndarray) -> list[Any]:

@@ -24,6 +24,7 @@ from semcov_metrics._cli_inputs import (
 )
 from semcov_metrics._statistics import DEFAULT_MIN_SUPPORT
 from semcov_metrics.cell_permutation import DEFAULT_N_PERMUTATIONS
+from semcov_metrics.cli_coverage import add_coverage_command
 from semcov_metrics.cli_power import add_power_command
 from semcov_metrics.exceptions import UndefinedMetricWarning
 from semcov_metrics.power import DEFAULT_REFERENCE_SLOPE
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, required=True, help="output folder")
     report.set_defaults(run=_run_report)
     add_power_command(commands)
+    add_coverage_command(commands)
     return parser
 
 
