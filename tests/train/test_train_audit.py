@@ -22,6 +22,7 @@ from semcov_train.audit import audit_run
 from semcov_train.audit_inputs import REBUILT_SOURCE
 from semcov_train.cli import main
 from semcov_train.descriptor_sensitivity import SENSITIVITY_COLUMNS, sensitivity_passes
+from semcov_train.methods import METHODS
 from semcov_train.run_model import RunAxes, build_run_model, load_run_config, training_split
 from semcov_train.rundir import read_config, read_scg
 
@@ -328,3 +329,19 @@ def test_card_yaml_overrides_the_runs_card_and_reaches_the_html_renderer(
     calls.clear()
     audit_run(runs["semcovnet"], out=tmp_path / "no-html", html=False, **FAST)
     assert not calls and not (tmp_path / "no-html" / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, m in sorted(METHODS.items()) if m.weights_folder is None]
+)
+def test_takes_descriptors_says_whether_the_model_reads_p(name):
+    method = METHODS[name]
+    config = make_config("smoke", method=name)
+    axes = RunAxes(("rest", "MEL"), ("a", "b", "c"), ("trunk", "face"))
+    torch.manual_seed(0)
+    model = method.build_model(config, axes, method).eval()
+    images = torch.randn(4, 3, config.image_size, config.image_size)
+    p = torch.rand(4, 3)
+    with torch.no_grad():
+        moved = (model(images, p).logits - model(images, 1 - p).logits).abs().max().item()
+    assert (moved > 1e-6) == method.takes_descriptors, moved
