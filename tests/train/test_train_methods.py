@@ -29,6 +29,7 @@ RUN_FILES = (
     "checkpoints/last.pt",
     "checkpoints/best.pt",
     "predictions.parquet",
+    "train_descriptors.parquet",
     "results.json",
     "DONE",
 )

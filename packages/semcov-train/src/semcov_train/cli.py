@@ -132,8 +132,9 @@ def config_from_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, bo
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m semcov_train`` and ``semcov-train``; returns the exit code.
 
-    ``semcov-train predict ...`` applies a trained run to new images (:mod:`semcov_train.predict`);
-    anything else trains. Exit codes: 0 done, 2 bad input (one line on stderr), 75 stopped on
+    ``semcov-train predict ...`` applies a trained run to new images (:mod:`semcov_train.predict`),
+    ``semcov-train audit ...`` audits a trained run (:mod:`semcov_train.audit`); anything else
+    trains. Exit codes: 0 done, 2 bad input (one line on stderr), 75 stopped on
     SIGTERM with a checkpoint (:data:`~semcov_train.preemption.PREEMPTED_EXIT_CODE`).
     """
     args = list(sys.argv[1:] if argv is None else argv)
@@ -141,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .predict import main as predict_main
 
         return predict_main(args[1:])
+    if args[:1] == ["audit"]:
+        from .audit import main as audit_main
+
+        return audit_main(args[1:])
     from .methods import METHODS, check_available
     from .models import MissingWeightsError
     from .preemption import PREEMPTED_EXIT_CODE, TrainingPreempted

@@ -19,13 +19,15 @@ from .split_parts import split_tables, test_draw_table
 from .synthetic_data import prepare_synthetic
 
 if TYPE_CHECKING:
-    from semcov_data import SemCovDataset
+    from semcov_data import ImageCache, SampleTable, SemCovDataset
 
 __all__ = [
     "DATASETS",
     "DataBundle",
     "DatasetSpec",
+    "RunSplit",
     "fold_parts",
+    "load_split",
     "load_table",
     "prepare_data",
     "prepare_synthetic",
@@ -298,13 +300,33 @@ class DataBundle(AxisCounts):
         }
 
 
-def prepare_data(config: TrainConfig, context: DistContext | None = None) -> DataBundle:
-    """Load, split (fold ``config.fold``), cache and wrap the dataset of a run."""
-    from semcov_data import SemCovDataset, build_image_cache, drop_bad_images, eval_transform
-    from semcov_metrics import scg_coverage
-    from semcov_metrics.coverage import coverage_tensor
+@dataclass(frozen=True)
+class RunSplit:
+    """The sample tables of a run's parts and the image cache they read.
 
-    from .augment import train_loader_transform
+    Attributes:
+        tables: ``{"train", "val", "test"}`` → :class:`~semcov_data.SampleTable` (the test
+            draw's on synthetic data with ``synthetic_test_lesions``; descriptors shuffled for
+            the shuffled-descriptor control).
+        cache: the uint8 image cache at the run's image size, or None (``cache_images=False``).
+        table: the dataset's whole table after bad images left (its axes, root and report).
+    """
+
+    tables: dict[str, SampleTable]
+    cache: ImageCache | None
+    table: SampleTable
+
+
+def load_split(config: TrainConfig, context: DistContext | None = None) -> RunSplit:
+    """Load, cache and split (fold ``config.fold``) the dataset of a run: the parts the trainer
+    trains, validates and tests on, also when rebuilt later from a run's ``config.json``.
+
+    Raises:
+        ValueError: paired samples, no descriptors, a bad image under ``bad_images="raise"``,
+            or an empty part.
+    """
+    from semcov_data import build_image_cache, drop_bad_images
+
     from .csv_data import split_parts
 
     table = load_table(config, context)
@@ -335,6 +357,19 @@ def prepare_data(config: TrainConfig, context: DistContext | None = None) -> Dat
     # the shuffled-descriptor control
     parts, table = split_parts(table, config)
     tables = split_tables(config, table, context, test=test_draw, parts=parts)
+    return RunSplit(tables, cache, table)
+
+
+def prepare_data(config: TrainConfig, context: DistContext | None = None) -> DataBundle:
+    """Load, split (fold ``config.fold``), cache and wrap the dataset of a run."""
+    from semcov_data import SemCovDataset, eval_transform
+    from semcov_metrics import scg_coverage
+    from semcov_metrics.coverage import coverage_tensor
+
+    from .augment import train_loader_transform
+
+    split = load_split(config, context)
+    tables, cache, table = split.tables, split.cache, split.table
     size = config.image_size
     augment = train_loader_transform(config)
     datasets = {}

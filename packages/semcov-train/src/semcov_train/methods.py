@@ -57,6 +57,9 @@ class Method:
         download_hint: how to fill that folder.
         shuffle_descriptors: permute the descriptor vectors within each (class, subgroup) cell
             of every split part at load time (:mod:`semcov_train.shuffle`), training and test.
+        takes_descriptors: the model reads the descriptor scores p of each image (every model
+            is called as ``model(images, p)``; the others ignore p), so its output can be
+            probed by setting p (``python -m semcov_train audit``'s descriptor sensitivity).
     """
 
     name: str
@@ -72,6 +75,7 @@ class Method:
     weights_folder: str | None = None
     download_hint: str = ""
     shuffle_descriptors: bool = False
+    takes_descriptors: bool = False
 
 
 def _freeze(module: nn.Module) -> None:
@@ -315,6 +319,7 @@ METHODS: dict[str, Method] = _registry(
         "EfficientNet-B0 + Semantic Encoder (SDM, cross-attention, DAM), CE + desc + DVA + CDI",
         _semcovnet,
         _semcov,
+        takes_descriptors=True,
     ),
     Method(
         "erm_late_fusion",
@@ -322,6 +327,7 @@ METHODS: dict[str, Method] = _registry(
         "EfficientNet-B0, descriptor scores concatenated to the pooled features, linear head, CE",
         _late_fusion,
         _ce,
+        takes_descriptors=True,
     ),
     Method(
         "semcovnet_shuffled",
@@ -330,6 +336,7 @@ METHODS: dict[str, Method] = _registry(
         _semcovnet,
         _semcov,
         shuffle_descriptors=True,
+        takes_descriptors=True,
     ),
     *(_mixing_method(mode, cas=True) for mode in _MIXING_LABELS),
     *(_mixing_method(mode, cas=False) for mode in _MIXING_LABELS),

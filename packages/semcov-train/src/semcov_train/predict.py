@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
-from .datasets import AxisCounts
 from .device_policy import amp_dtype, autocast, use_channels_last
-from .rundir import (
-    BEST_CHECKPOINT,
-    CHECKPOINT_DIR,
-    CONFIG_FILE,
-    RESULTS_FILE,
-    read_config,
-    read_results,
-)
+from .run_model import RunAxes, build_run_model, load_run_config, training_split
 
 __all__ = ["PredictionOutput", "load_run_config", "main", "predict_csv"]
 
@@ -64,52 +56,6 @@ class PredictionOutput:
 
     predictions: pd.DataFrame
     report: dict
-
-
-def load_run_config(run_dir: str | Path) -> tuple[TrainConfig, dict, dict]:
-    """``(config, resolved, results)`` of a finished or running run directory.
-
-    Raises:
-        ValueError: the folder is not a run directory or has no best checkpoint yet.
-    """
-    run = Path(run_dir).expanduser()
-    if not (run / CONFIG_FILE).is_file():
-        raise ValueError(f"run: {str(run)!r} is not a run directory (no {CONFIG_FILE})")
-    if not (run / CHECKPOINT_DIR / BEST_CHECKPOINT).is_file():
-        raise ValueError(f"run: {str(run)!r} has no {CHECKPOINT_DIR}/{BEST_CHECKPOINT} yet")
-    stored = read_config(run)
-    known = {f.name for f in fields(TrainConfig)}
-    values = {k: v for k, v in stored.settings.items() if k in known}
-    # The weights come from the checkpoint; nothing is downloaded to rebuild the network.
-    values["pretrained"] = False
-    results = read_results(run) if (run / RESULTS_FILE).is_file() else {}
-    return TrainConfig(**values), stored.resolved, results
-
-
-@dataclass(frozen=True)
-class _Axes(AxisCounts):
-    """The class and descriptor axes a model is built for (what ``build_model`` reads)."""
-
-    classes: tuple[str, ...]
-    descriptor_names: tuple[str, ...]
-    subgroup_values: tuple[str, ...]
-
-
-def _build_model(config: TrainConfig, axes: _Axes, run: Path, device: torch.device):
-    from ._registry import lookup
-    from .checkpoint import load_checkpoint
-    from .methods import METHODS
-
-    method = lookup(METHODS, config.method, "method")
-    try:
-        model = method.build_model(config, axes, method)
-    except AttributeError as error:
-        raise ValueError(
-            f"run: method {config.method!r} cannot be rebuilt for prediction ({error})"
-        ) from error
-    best = load_checkpoint(run / CHECKPOINT_DIR / BEST_CHECKPOINT, map_location="cpu")
-    model.load_state_dict(best["model"])
-    return model.to(device).eval()
 
 
 def _table_for(config: TrainConfig, csv_path: Path, root: Path | None, resolved: dict):
@@ -159,23 +105,6 @@ def _decide(probabilities: np.ndarray, threshold: float | None) -> np.ndarray:
     return probabilities.argmax(axis=1)
 
 
-def _training_split(config: TrainConfig):
-    """The run's training part, rebuilt from its own data (coverage for the fairness report)."""
-    from semcov_data import build_image_cache, drop_bad_images
-
-    from .csv_data import split_parts
-    from .datasets import load_table
-
-    table = load_table(config)
-    cache = None
-    if config.cache_images:
-        folder = config.cache_path / "images"
-        cache = build_image_cache(table.image_paths(), folder, size=config.image_size)
-    table = drop_bad_images(table, cache=cache, on_bad_image="exclude")
-    parts, table = split_parts(table, config)
-    return table.subset(parts == "train")
-
-
 def _metrics(config, table, probabilities, predicted, threshold, subgroups) -> dict:
     import warnings
 
@@ -197,7 +126,7 @@ def _metrics(config, table, probabilities, predicted, threshold, subgroups) -> d
         report["fairness_note"] = "the CSV has no subgroup column(s): no fairness report"
         return report
     try:
-        train = _training_split(config)
+        train = training_split(config)
     except (ValueError, FileNotFoundError) as error:
         report["fairness_note"] = f"training data not available for coverage: {error}"
         return report
@@ -288,12 +217,8 @@ def predict_csv(
     )
     device = setup_distributed(config.device).device
     amp, channels_last = amp_dtype(config, device), use_channels_last(config, device)
-    axes = _Axes(
-        tuple(resolved["classes"]),
-        tuple(resolved["descriptors"]),
-        tuple(resolved["subgroup_values"]),
-    )
-    model = _build_model(config, axes, run, device)
+    axes = RunAxes.from_resolved(resolved)
+    model = build_run_model(config, axes, run, device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     size = batch_size or config.eval_batch_size or 2 * config.batch_size

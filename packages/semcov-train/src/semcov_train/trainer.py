@@ -54,11 +54,13 @@ from .rundir import (
     PREDICTIONS_FILE,
     RESULTS_FILE,
     SCG_FILE,
+    TRAIN_DESCRIPTORS_FILE,
     changed_settings,
     finished_results,
     provenance,
     read_history_rows,
     run_directory,
+    train_descriptors_frame,
 )
 from .train_step import TrainStep
 from .training_setup import build_loaders, build_parts
@@ -320,6 +322,7 @@ class _Trainer:
         if evaluation is not None:  # rank 0
             frame = predictions_frame(predictions, data, threshold=threshold)
             atomic_write(self.run_dir / PREDICTIONS_FILE, lambda f: frame.to_parquet(f))
+            self._write_train_descriptors()
             scg = evaluation.scg.to_csv(index=False, lineterminator="\n").encode()
             atomic_write_bytes(self.run_dir / SCG_FILE, scg)
             atomic_write_json(self.run_dir / RESULTS_FILE, results)
@@ -327,3 +330,16 @@ class _Trainer:
             atomic_write_json(self.run_dir / DONE_FILE, {"finished": time.time(), **summary})
         barrier(self.context)
         return results
+
+    def _write_train_descriptors(self) -> None:
+        """The training split's ids, labels, subgroups and descriptors (the coverage an audit
+        recomputes without the dataset)."""
+        train = self.data.split_arrays("train")
+        frame = train_descriptors_frame(
+            train["ids"],
+            train["labels"],
+            train["subgroup_names"],
+            train["descriptors"],
+            self.data.descriptor_names,
+        )
+        atomic_write(self.run_dir / TRAIN_DESCRIPTORS_FILE, lambda f: frame.to_parquet(f))

@@ -3,8 +3,9 @@
 One trained model is one directory::
 
     <out>/<experiment>/<method>/<dataset>-<modality>/<settings>/fold<k>-seed<s>/
-      config.json  history.csv  results.json  scg.csv  predictions.parquet  DONE  .lock
-      checkpoints/last.pt  checkpoints/best.pt  tensorboard/
+      config.json  history.csv  results.json  scg.csv  predictions.parquet
+      train_descriptors.parquet  DONE  .lock
+      checkpoints/last.pt  checkpoints/best.pt  tensorboard/  audit/
 
 ``<settings>`` is the run's preset name (``quick``) when the run uses the preset as it is, and
 ``<preset>-<hash>`` (``quick-1a2b3c4d``) when some setting differs from the preset: the hash is
@@ -26,11 +27,13 @@ The trainer writes these files through :mod:`semcov_train.checkpoint`'s atomic w
 Public names: the file-name constants (:data:`CONFIG_FILE`, :data:`HISTORY_FILE`,
 :data:`RESULTS_FILE`, :data:`SCG_FILE`, :data:`PREDICTIONS_FILE`, :data:`DONE_FILE`,
 :data:`CHECKPOINT_DIR`, :data:`LAST_CHECKPOINT`, :data:`BEST_CHECKPOINT`,
-:data:`TENSORBOARD_DIR`, :data:`LOCK_FILE`), :data:`IDENTITY_FIELDS`, :data:`RUNTIME_FIELDS`,
+:data:`TENSORBOARD_DIR`, :data:`LOCK_FILE`, :data:`TRAIN_DESCRIPTORS_FILE`, :data:`AUDIT_DIR`),
+:data:`IDENTITY_FIELDS`, :data:`RUNTIME_FIELDS`,
 :func:`settings_overrides`, :func:`settings_name`, :func:`run_directory`, :func:`is_finished`,
 :func:`changed_settings`, :func:`finished_results`, :func:`find_run_dirs`, :func:`provenance`,
 :class:`StoredConfig`, :func:`read_config`, :func:`read_results`, :func:`read_history`,
-:func:`read_history_rows`, :func:`read_scg`, :func:`read_predictions`.
+:func:`read_history_rows`, :func:`read_scg`, :func:`read_predictions`,
+:func:`read_train_descriptors`, :func:`train_descriptors_frame`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from .layout import (
     settings_overrides,
 )
 from .names import (
+    AUDIT_DIR,
     BEST_CHECKPOINT,
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -58,6 +62,7 @@ from .names import (
     RUNTIME_FIELDS,
     SCG_FILE,
     TENSORBOARD_DIR,
+    TRAIN_DESCRIPTORS_FILE,
 )
 from .provenance import provenance
 from .readers import (
@@ -69,8 +74,10 @@ from .readers import (
     read_results,
     read_scg,
 )
+from .train_descriptors import read_train_descriptors, train_descriptors_frame
 
 __all__ = [
+    "AUDIT_DIR",
     "BEST_CHECKPOINT",
     "CHECKPOINT_DIR",
     "CONFIG_FILE",
@@ -84,6 +91,7 @@ __all__ = [
     "RUNTIME_FIELDS",
     "SCG_FILE",
     "TENSORBOARD_DIR",
+    "TRAIN_DESCRIPTORS_FILE",
     "StoredConfig",
     "changed_settings",
     "find_run_dirs",
@@ -96,7 +104,9 @@ __all__ = [
     "read_predictions",
     "read_results",
     "read_scg",
+    "read_train_descriptors",
     "run_directory",
     "settings_name",
     "settings_overrides",
+    "train_descriptors_frame",
 ]

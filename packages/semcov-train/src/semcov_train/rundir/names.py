@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "AUDIT_DIR",
     "BEST_CHECKPOINT",
     "CHECKPOINT_DIR",
     "CONFIG_FILE",
@@ -16,6 +17,7 @@ __all__ = [
     "RUNTIME_FIELDS",
     "SCG_FILE",
     "TENSORBOARD_DIR",
+    "TRAIN_DESCRIPTORS_FILE",
 ]
 
 #: Every setting, resolved values, package versions and git commit (written when training starts).
@@ -28,6 +30,10 @@ RESULTS_FILE = "results.json"
 SCG_FILE = "scg.csv"
 #: One row per test sample: id, label, prediction, probabilities, descriptors, embeddings.
 PREDICTIONS_FILE = "predictions.parquet"
+#: One row per training sample: id, label, subgroup, descriptors (the coverage of the audit).
+TRAIN_DESCRIPTORS_FILE = "train_descriptors.parquet"
+#: Folder ``python -m semcov_train audit`` writes into by default.
+AUDIT_DIR = "audit"
 #: Written last: the run is complete (a small JSON with the finish time and headline metrics).
 DONE_FILE = "DONE"
 #: Folder of the checkpoints, inside the run directory.
