@@ -51,7 +51,8 @@ DELTA_SEEDS = tuple(range(8))
 NOTES = (
     "CDI, TPR_w and TPR_std count decisions at each run's decision threshold, chosen on its "
     "validation split (maximal balanced accuracy), over the SCGs with at least one expected test "
-    "member; read a CDI against its run's cdi_null in results.json (about 0.08 with 91 SCGs).",
+    "member; each run's results.json holds the CDI test: cdi_p_value against a null that keeps "
+    "the SCGs of a cell together, and its mean (cdi_null) and 95 % quantile (cdi_null_q95).",
     "Our cells: mean ± half-width of the 95 % t-interval over n runs (x (n = 1) for one run); "
     "Δ rows: mean ± half-width of the paired differences over matched (fold, seed). Rows marked "
     "— in the paper's cells are controls we add (apps/README.md, Table 1).",
@@ -183,8 +184,8 @@ def _null_floors(summary: pd.DataFrame) -> list[str]:
         values = part["cdi_null"].dropna()
         if len(values):
             lines.append(
-                f"{dataset}: CDI null floor (mean |r| with the per-SCG errors permuted across "
-                f"SCGs, cdi_null) {values.mean():.4f} on average over its models; a CDI near it "
+                f"{dataset}: CDI null floor (mean CDI under the cell-rate resampling null, "
+                f"cdi_null) {values.mean():.4f} on average over its models; a CDI near it "
                 "does not show coverage-linked error"
             )
     return lines

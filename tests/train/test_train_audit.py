@@ -29,7 +29,7 @@ from semcov_train.rundir import read_config, read_scg
 #: Enough synthetic lesions for a defined CDI (3+ SCGs with test support) at the smoke size.
 LESIONS = 160
 #: Small resampling counts: the point estimates do not depend on them.
-FAST = {"n_boot": 20, "n_permutations": 20}
+FAST = {"n_boot": 20, "n_permutations": 99}
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_sensitivity_has_a_row_per_descriptor_setting_and_populated_cell(runs, a
     descriptors = read_config(runs["semcovnet"]).resolved["descriptors"]
     cells = predictions.groupby(["y_true", "subgroup"]).size()
     assert len(sensitivity) == len(descriptors) * 2 * len(cells)
-    assert list(sensitivity.columns) == list(SENSITIVITY_COLUMNS)
+    assert list(sensitivity.columns) == [*SENSITIVITY_COLUMNS, "band"]
     assert set(sensitivity["setting"]) == {"0", "1"}
     sizes = sensitivity.set_index(["class", "subgroup"])["n"]
     for (label, subgroup), size in cells.items():
@@ -227,7 +227,7 @@ def test_old_run_directory_without_training_descriptors_still_audits(
 
 def test_missing_checkpoint_skips_sensitivity_with_a_warning(runs, tmp_path):
     run = _copy(runs["semcovnet"], tmp_path, drop=("checkpoints/best.pt",))
-    argv = ["audit", "--run", str(run), "--n-boot", "10", "--n-permutations", "10"]
+    argv = ["audit", "--run", str(run), "--n-boot", "10", "--n-permutations", "99"]
     completed = subprocess.run(
         [sys.executable, "-m", "semcov_train", *argv], capture_output=True, text=True, check=False
     )

@@ -27,6 +27,12 @@ COLUMNS = [
     "tpr_hard",
     "error_hard",
     "valid_hard",
+    "tpr_low",
+    "tpr_high",
+    "exclusion",
+    "band",
+    "q_value",
+    "flagged",
 ]
 
 
@@ -140,5 +146,10 @@ def test_scg_table_reproduces_the_fairness_numbers_of_results_json(finished_run)
         else:
             r_class = pearsonr(rows["coverage"], rows["error"]).statistic
             assert abs(r_class) == pytest.approx(value, abs=1e-9)
-    # the null floor: mean |r| over permutations of the errors lies in (0, 1)
-    assert 0.0 < results["cdi_null"] < 1.0
+    # the CDI test: its null's mean below its 95 % quantile, a p-value, the slope's interval
+    assert 0.0 < results["cdi_null"] <= results["cdi_null_q95"] <= 1.0
+    assert 0.0 < results["cdi_p_value"] <= 1.0
+    low, high = results["coverage_error_slope_interval"]
+    assert low <= results["coverage_error_slope"] <= high
+    # scg.csv carries the report's band, q-value and flag per SCG
+    assert {"band", "q_value", "flagged", "tpr_low", "tpr_high", "exclusion"} <= set(table.columns)

@@ -33,6 +33,7 @@ from semcov_metrics.fairness_report import SemanticFairnessReport
 from semcov_metrics.performance import _sens_at_spec
 from semcov_metrics.power import DEFAULT_REFERENCE_SLOPE, cdi_power
 from semcov_metrics.report_extras import exclusion_reasons, subgroup_roc, wilson_interval
+from semcov_metrics.report_sections import report_sections
 from semcov_metrics.significance import significance_from_arrays
 from semcov_metrics.tail import tail_groups, tail_membership
 from semcov_metrics.tpr import rate, tpr_sums
@@ -248,6 +249,16 @@ def semantic_fairness_report(
                 else (float("nan"), float("nan"))
             )
     roc = {} if scores is None else subgroup_roc(test_split, scores, grid)
+    sections = report_sections(
+        table,
+        train=train[:3],
+        test=test[:3],
+        predicted=np.asarray(grid.classes, dtype=object)[predicted_codes],
+        scores=scores,
+        grid=grid,
+        membership=membership,
+        threshold=threshold,
+    )
     power_analysis = None
     if power:
         power_analysis = cdi_power(
@@ -270,7 +281,7 @@ def semantic_fairness_report(
             subgroup_values=grid.subgroups,
         )
     return SemanticFairnessReport(
-        table=table,
+        table=sections.table,
         cdi=cdi,
         tpr_worst=tpr_worst,
         tpr_std=tpr_std,
@@ -290,6 +301,9 @@ def semantic_fairness_report(
         s95_tail=s95_tail,
         min_support=float(min_support),
         roc=roc,
+        strata=sections.strata,
+        reliability=sections.reliability,
+        intersections=sections.intersections,
     )
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from semcov_metrics import SemanticFairnessReport
+from semcov_metrics.cell_permutation import MIN_TEST_PERMUTATIONS
 
 from .audit_card import audit_context, default_card, load_user_card, merge_card
 from .audit_inputs import AuditInputs, check_run_dir, read_audit_inputs
@@ -80,7 +81,7 @@ def audit_run(
         card: the user's model card (a YAML file or a mapping); its fields override those of
             the card made from ``config.json``.
         n_boot: bootstrap replicates of the intervals (>= 0).
-        n_permutations: permutations of the CDI null (>= 1).
+        n_permutations: replicates of the CDI test's null (>= 99).
         seed: seed of the bootstrap and the permutations.
         html: write ``report.html`` when semcov-metrics can render it.
         device: where the sensitivity passes run (``auto``, ``cpu``, ``cuda``); default the
@@ -116,7 +117,7 @@ def audit_run(
 def _check_options(n_boot: Any, n_permutations: Any, seed: Any, batch_size: Any) -> None:
     for name, value, low in (
         ("n_boot", n_boot, 0),
-        ("n_permutations", n_permutations, 1),
+        ("n_permutations", n_permutations, MIN_TEST_PERMUTATIONS),
         ("seed", seed, 0),
         ("batch_size", batch_size, 0),
     ):
@@ -156,6 +157,7 @@ def _fairness_report(
             n_boot=n_boot,
             seed=seed,
             n_permutations=n_permutations,
+            power=True,
             test_scores=probabilities[:, 1] if probabilities.shape[1] == 2 else None,
             tail_fraction=config.tail_fraction,
             descriptor_names=list(axes.descriptor_names),

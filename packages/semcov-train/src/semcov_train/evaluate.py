@@ -36,6 +36,8 @@ __all__ = [
 #: Table 1 metric names (``semcov_metrics.performance_report``).
 #: Scalar statistics of ``semcov_metrics.semantic_fairness_report`` kept per epoch and per run.
 FAIRNESS_KEYS = ("cdi", "cdi_hard", "cdi_null", "tpr_worst", "tpr_std")
+#: The test of CDI and the support-aware slope, written for the test split only.
+TEST_KEYS = ("cdi_null_q95", "cdi_p_value", "coverage_error_slope", "slope_p_value")
 
 
 @dataclass
@@ -293,7 +295,9 @@ def evaluate_test(
     subsets' accuracy stays at argmax like Table 1's.
 
     ``cdi`` (soft membership), ``cdi_hard`` (hard, at the descriptor threshold), ``cdi_null``
-    (the permutation floor), ``cdi_per_class`` (by class name), TPR_w, TPR_std and S@95_tail
+    and ``cdi_null_q95`` (the mean and 95 % quantile of CDI's null), ``cdi_p_value``,
+    ``coverage_error_slope`` with ``coverage_error_slope_interval`` and ``slope_p_value``
+    (the support-aware slope), ``cdi_per_class`` (by class name), TPR_w, TPR_std and S@95_tail
     all come from one ``semcov_metrics.semantic_fairness_report``: the valid SCGs (test
     support of at least ``min_support`` expected members, stored, and a defined TPR) for all
     but ``cdi_hard``, which uses the SCGs valid under hard membership.
@@ -312,7 +316,8 @@ def evaluate_test(
     results.update(_performance(labels, probabilities))
     positive = _positive_scores(probabilities)
     report = _fairness(data, arrays, decisions, config, n_boot=config.n_boot, scores=positive)
-    results.update({k: float(getattr(report, k)) for k in FAIRNESS_KEYS})
+    results.update({k: float(getattr(report, k)) for k in (*FAIRNESS_KEYS, *TEST_KEYS)})
+    results["coverage_error_slope_interval"] = [float(v) for v in report.slope_interval]
     results["cdi_per_class"] = {
         data.classes[int(code)]: float(value) for code, value in report.cdi_per_class.items()
     }
@@ -351,6 +356,11 @@ def evaluate_test(
             "recall_at_1_full over the whole test split"
         ),
         "bootstrap": f"{config.n_boot} replicates over test samples, 95 % percentile",
+        "cdi_test": (
+            f"{report.n_permutations} replicates of the cell-rate resampling null "
+            "(docs/paper-notes.md#cdi-test); coverage_error_slope: miss on the sample's "
+            "coverage, class intercepts, 95 % interval clustered by (class, subgroup)"
+        ),
         "scg_set": (
             f"valid SCGs: test support >= {report.min_support} expected members and a defined "
             "TPR; cdi, cdi_null, cdi_per_class, tpr_worst, tpr_std and s95_tail over them; "

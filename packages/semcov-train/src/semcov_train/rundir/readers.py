@@ -119,9 +119,9 @@ def _number(text: str) -> Any:
 
 
 def read_scg(run_dir: str | Path) -> pd.DataFrame:
-    """A finished run's ``scg.csv``: one row per SCG (``class``, ``class_name``,
-    ``descriptor``, ``subgroup`` as text; ``n_train``, ``coverage``, ``support``, ``tpr``,
-    ``error`` as numbers; ``valid`` as bool).
+    """A finished run's ``scg.csv``: one row per SCG (``class_name``, ``descriptor``,
+    ``subgroup``, ``band``, ``exclusion`` as text; ``valid``, ``valid_hard``, ``flagged`` as
+    bool; the other columns, e.g. ``n_train``, ``coverage``, ``support``, ``tpr``, as numbers).
 
     Raises:
         ValueError: the run has no ``scg.csv`` (unfinished, or finished before semcov-train
@@ -134,12 +134,13 @@ def read_scg(run_dir: str | Path) -> pd.DataFrame:
             "semcov-train wrote the per-SCG table; delete that run directory and train it again"
         )
     # Names such as "NA" or "None" are subgroup values, not missing ones.
-    text = {"class_name": str, "descriptor": str, "subgroup": str}
+    text = {name: str for name in ("class_name", "descriptor", "subgroup", "band", "exclusion")}
+    flags = ("valid", "valid_hard", "flagged")
     frame = pd.read_csv(path, dtype=text, keep_default_na=False)
-    for column in frame.columns.difference([*text, "valid"]):
+    for column in frame.columns.difference([*text, *flags]):
         frame[column] = pd.to_numeric(frame[column].replace("", None))
-    if "valid" in frame.columns:
-        frame["valid"] = frame["valid"].astype(str).str.lower().eq("true")
+    for column in frame.columns.intersection(flags):
+        frame[column] = frame[column].astype(str).str.lower().eq("true")
     return frame
 
 
