@@ -35,6 +35,9 @@ from semcov_metrics.tail import tail_groups, tail_membership
 from semcov_metrics.tpr import rate, tpr_sums
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
     from matplotlib.axes import Axes
 
 __all__ = [
@@ -140,6 +143,23 @@ class SemanticFairnessReport:
     def worst_groups(self, n: int = 5) -> pd.DataFrame:
         """The ``n`` valid SCGs with the lowest TPR."""
         return self.table[self.table["valid"]].nsmallest(n, "tpr")
+
+    def to_html(
+        self,
+        path: str | Path,
+        *,
+        card: Any = None,
+        sensitivity: pd.DataFrame | None = None,
+        title: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write the report as one self-contained HTML file (needs the ``html`` extra); see
+        :func:`semcov_metrics.html_report.write_html_report`."""
+        from semcov_metrics.html_report import write_html_report
+
+        return write_html_report(
+            self, path, card=card, sensitivity=sensitivity, title=title, context=context
+        )
 
     def plot_coverage_error(self, ax: Axes | None = None) -> Axes:
         """Coverage–error scatter of the valid SCGs with the least-squares line (paper Fig. 1)."""
