@@ -41,7 +41,7 @@ def test_missing_fields_are_shown_as_not_computed(binary_pages, binary_audit, ht
     bare, full = (Page(html).visible_text for html in binary_pages)
     report = binary_audit[3]
     for phrase in (
-        "permutation p-value was not computed",
+        "Its permutation p-value and the 95 % quantile of the no-relation null were not computed",
         "slope was not computed",
         "power to see an effect was not computed",
         "Coverage bands: not computed",

@@ -56,11 +56,15 @@ def _cdi(report: Any, confidence: float) -> str:
         + _with_interval(report.cdi, cdi_interval(report), confidence)
     )
     p_value, q95 = field(report, "cdi_p_value"), field(report, "cdi_null_q95")
-    if p_value is MISSING:
-        text += f"; its permutation p-value was {NOT_COMPUTED}"
-    else:
-        text += f"; permutation p-value {fmt_p(p_value)}"
-    text += f", 95 % quantile of the no-relation null {fmt(q95)}."
+    if p_value is MISSING and q95 is MISSING:
+        return text + (
+            f". Its permutation p-value and the 95\u00a0% quantile of the no-relation null were "
+            f"{NOT_COMPUTED}; the mean of that null is {fmt(field(report, 'cdi_null'))}."
+        )
+    text += (
+        f"; permutation p-value {fmt_p(p_value)}, 95\u00a0% quantile of the no-relation null "
+        f"{fmt(q95)}."
+    )
     if "undefined" not in (fmt(report.cdi), fmt(q95)) and q95 is not MISSING:
         above = report.cdi > q95
         text += (
@@ -128,7 +132,7 @@ def _worst(table: pd.DataFrame, n: int = 3) -> str:
         tpr = f"true positive rate {fmt(row.tpr, 2)}"
         if has_interval:
             bounds = fmt_interval((row.tpr_low, row.tpr_high), 2)
-            tpr += f", 95 % CI {bounds}" if bounds else ""
+            tpr += f", 95\u00a0% CI {bounds}" if bounds else ""
         names.append(
             f"{scg_name(row[0], row.descriptor, row.subgroup)} ({tpr}, test support "
             f"{row.support:.1f})"

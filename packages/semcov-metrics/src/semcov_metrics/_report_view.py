@@ -119,9 +119,9 @@ def percent(value: float) -> str:
 
     Example:
         >>> percent(0.95), percent(0.999)
-        ('95 %', '99.9 %')
+        ('95\\xa0%', '99.9\\xa0%')
     """
-    return f"{100 * float(value):.3g} %"
+    return f"{100 * float(value):.3g}\u00a0%"  # no line break inside "95 %"
 
 
 def scg_name(*parts: Any) -> str:

@@ -166,7 +166,7 @@ def _key_numbers(report: Any) -> list[dict[str, str]]:
         ("CDI", report.cdi, cdi_interval(report), field(report, "cdi_p_value")),
         ("CDI, hard membership", field(report, "cdi_hard"), intervals.get("cdi_hard"), None),
         ("CDI null, mean", field(report, "cdi_null"), None, None),
-        ("CDI null, 95 % quantile", field(report, "cdi_null_q95"), None, None),
+        ("CDI null, 95\u00a0% quantile", field(report, "cdi_null_q95"), None, None),
         ("Coverage–error slope", slope["slope"], slope["interval"], slope["p_value"]),
         ("Minimum detectable slope", power.get("min_detectable_slope", MISSING), None, None),
         ("Worst-group TPR (TPR_w)", report.tpr_worst, intervals.get("tpr_worst"), None),

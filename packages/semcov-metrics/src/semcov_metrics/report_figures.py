@@ -91,8 +91,9 @@ def coverage_heatmap_figure(table: pd.DataFrame, class_value: Any) -> Any:
     if "flagged" in rows.columns:
         flagged = rows.pivot(index="descriptor", columns="subgroup", values="flagged")
         flags = flagged.loc[descriptors, subgroups].fillna(False).to_numpy(dtype=bool)
-    longest = max(len(str(d)) for d in descriptors)
-    width = min(_WIDTH, 1.6 + 0.62 * len(subgroups) + 0.06 * longest)
+    labels, prefix = _without_common_prefix([str(d) for d in descriptors])
+    longest = max(len(label) for label in labels)
+    width = min(_WIDTH, 1.5 + 0.7 * len(subgroups) + 0.065 * longest)
     figure = _figure(width, 1.1 + 0.3 * len(descriptors))
     ax = figure.add_subplot()
     top = max(float(np.nanmax(grid)) if grid.size else 0.0, 1e-9)
@@ -103,13 +104,29 @@ def coverage_heatmap_figure(table: pd.DataFrame, class_value: Any) -> Any:
     for i, j in zip(*np.nonzero(flags), strict=True):
         ax.add_patch(_frame(j, i))
     ax.set_xticks(np.arange(len(subgroups)) + 0.5, [str(s) for s in subgroups], rotation=40)
-    ax.set_yticks(np.arange(len(descriptors)) + 0.5, [str(d) for d in descriptors])
+    ax.set_yticks(np.arange(len(descriptors)) + 0.5, labels)
     for label in ax.get_xticklabels():
         label.set_horizontalalignment("right")
     ax.invert_yaxis()
-    ax.set_title(f"Training coverage, class {class_value}")
+    named = f" (descriptors {prefix}…)" if prefix else ""
+    ax.set_title(f"Training coverage, class {class_value}{named}")
     figure.colorbar(mesh, ax=ax, label="coverage", shrink=0.9)
     return figure
+
+
+def _without_common_prefix(names: list[str]) -> tuple[list[str], str]:
+    """Names without a first word that they all share before an underscore ("MONET_hair" → "hair").
+
+    Example:
+        >>> _without_common_prefix(["MONET_hair", "MONET_pen_ink"])
+        (['hair', 'pen_ink'], 'MONET_')
+        >>> _without_common_prefix(["hair", "hat"])
+        (['hair', 'hat'], '')
+    """
+    head = names[0].split("_", 1)[0] + "_"
+    shared = len(names) > 1 and all(n.startswith(head) and len(n) > len(head) for n in names)
+    prefix = head if shared else ""
+    return [name[len(prefix) :] for name in names], prefix
 
 
 def _light_blues() -> Any:
@@ -166,7 +183,7 @@ def roc_figure(roc: Mapping[Any, Mapping[str, Any]]) -> Any:
         ax.plot(fpr, tpr, lw=1.2, label=name)
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate", ylabel="true positive rate")
     ax.set_aspect("equal")
-    ax.legend(loc="lower right", frameon=False, fontsize=7)
+    ax.legend(loc="lower right", frameon=False)
     return figure
 
 
