@@ -143,7 +143,7 @@ def _worst(table: pd.DataFrame, n: int = 3) -> str:
 def _flagged(report: Any, table: pd.DataFrame) -> str:
     if "flagged" not in table.columns:
         return f"Flagging SCGs at a false discovery rate was {NOT_COMPUTED}."
-    count = int(table["flagged"].fillna(False).astype(bool).sum())
+    count = int(table["flagged"].eq(True).sum())
     level = field(report, "fdr")
     at = "the report's level" if level is MISSING else f"{fmt(level, 2)}"
     return (

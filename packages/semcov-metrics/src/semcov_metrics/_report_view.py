@@ -152,7 +152,7 @@ def ordered_scgs(table: pd.DataFrame) -> pd.DataFrame:
     """
     valid = table[table["valid"].astype(bool)]
     flagged = (
-        valid["flagged"].fillna(False).astype(bool)
+        valid["flagged"].eq(True)
         if "flagged" in valid.columns
         else pd.Series(False, index=valid.index)
     )

@@ -69,6 +69,12 @@ def check_html_path(path: str | Path) -> Path:
         FileNotFoundError: the folder does not exist.
         IsADirectoryError: ``path`` is a folder.
         PermissionError / OSError: the file cannot be written.
+
+    Example:
+        >>> check_html_path("no_such_folder/report.html")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: HTML report no_such_folder/report.html: the folder ... does not exist
     """
     path = Path(path)
     folder = path.parent
@@ -347,6 +353,21 @@ def write_html_report(
 
     Raises:
         ImportError: the ``html`` extra is not installed (the message names it).
+
+    Example:
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from semcov_metrics import semantic_fairness_report
+        >>> rng = np.random.default_rng(0)
+        >>> report = semantic_fairness_report(
+        ...     train_descriptors=rng.random((400, 3)), train_labels=rng.integers(0, 2, 400),
+        ...     train_subgroups=rng.integers(0, 4, 400), test_descriptors=rng.random((300, 3)),
+        ...     test_labels=rng.integers(0, 2, 300), test_predictions=rng.integers(0, 2, 300),
+        ...     test_subgroups=rng.integers(0, 4, 300))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     html = write_html_report(report, Path(folder) / "audit.html").read_text()
+        >>> html.count("<svg"), html.count("<h2>Class "), "<script" in html
+        (3, 2, False)
     """
     require_html_extra()
     path = check_html_path(path)

@@ -33,17 +33,23 @@ class ModelCard:
         >>> card = ModelCard.from_mapping({"intended_use": "Triage support", "caveats": ["a", "b"]})
         >>> card.intended_use, card.caveats, card.data
         (('Triage support',), ('a', 'b'), ())
+        >>> ModelCard(limitations="one site").limitations
+        ('one site',)
         >>> ModelCard.from_mapping({"intended_us": "x"})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         ValueError: unknown model card fields ['intended_us']; known: intended_use, data, ...
     """
 
-    intended_use: tuple[str, ...] = ()
-    data: tuple[str, ...] = ()
-    evaluation: tuple[str, ...] = ()
-    limitations: tuple[str, ...] = ()
-    caveats: tuple[str, ...] = ()
+    intended_use: tuple[str, ...] | str | None = ()
+    data: tuple[str, ...] | str | None = ()
+    evaluation: tuple[str, ...] | str | None = ()
+    limitations: tuple[str, ...] | str | None = ()
+    caveats: tuple[str, ...] | str | None = ()
+
+    def __post_init__(self) -> None:
+        for name in CARD_FIELDS:
+            object.__setattr__(self, name, _items(name, getattr(self, name), ""))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], source: str = "") -> ModelCard:
@@ -55,18 +61,18 @@ class ModelCard:
             raise ValueError(
                 f"{where}unknown model card fields {unknown}; known: {', '.join(CARD_FIELDS)}"
             )
-        values = {}
-        for name, value in mapping.items():
-            items = [value] if isinstance(value, str) else value
-            if items is None:
-                items = []
-            if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
-                raise TypeError(
-                    f"{where}model card field {name!r} must be text or a list of texts, "
-                    f"got {value!r}"
-                )
-            values[name] = tuple(v.strip() for v in items if v.strip())
-        return cls(**values)
+        return cls(**{name: _items(name, value, source) for name, value in mapping.items()})
+
+
+def _items(name: str, value: Any, source: str) -> tuple[str, ...]:
+    """A field's value (text, texts or None) as a tuple of non-empty texts."""
+    items = [] if value is None else [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+        where = f"{source}: " if source else ""
+        raise TypeError(
+            f"{where}model card field {name!r} must be text or a list of texts, got {value!r}"
+        )
+    return tuple(v.strip() for v in items if v.strip())
 
 
 def load_card(path: str | Path) -> ModelCard:
@@ -77,6 +83,15 @@ def load_card(path: str | Path) -> ModelCard:
         FileNotFoundError: ``path`` does not exist.
         ValueError: not YAML, not a mapping, or unknown fields (named).
         TypeError: a field that is not text or a list of texts.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "card.yaml"
+        ...     _ = path.write_text("{data: MILK10k, limitations: [one hospital, 2023 only]}")
+        ...     card = load_card(path)
+        >>> card.data, card.limitations
+        (('MILK10k',), ('one hospital', '2023 only'))
     """
     yaml = require("yaml", "reading a model card")
     path = Path(path)

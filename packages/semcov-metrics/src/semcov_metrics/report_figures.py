@@ -43,6 +43,13 @@ def coverage_error_figure(table: pd.DataFrame, slope: Any = None) -> Any:
     Args:
         table: a report's table (``class, coverage, error, support, valid``).
         slope: the slope to draw, or None / NaN for the weighted least-squares fit.
+
+    Example:
+        >>> table = pd.DataFrame({"class": [0, 0, 1], "coverage": [0.1, 0.5, 0.3],
+        ...     "error": [0.4, 0.1, 0.2], "support": [5.0, 20.0, 8.0], "valid": True})
+        >>> axes = coverage_error_figure(table).axes[0]
+        >>> len(axes.collections), axes.get_legend_handles_labels()[1]
+        (2, ['class 0', 'class 1', 'weighted least squares'])
     """
     figure = _figure(_WIDTH * 0.75, 3.4)
     ax = figure.add_subplot()
@@ -79,7 +86,16 @@ def coverage_error_figure(table: pd.DataFrame, slope: Any = None) -> Any:
 
 def coverage_heatmap_figure(table: pd.DataFrame, class_value: Any) -> Any:
     """Training coverage of one class, descriptors (rows) × subgroups (columns); "–" marks a
-    cell without training samples and a red frame a flagged SCG."""
+    cell without training samples and a red frame a flagged SCG.
+
+    Example:
+        >>> table = pd.DataFrame({"class": "MEL", "subgroup": ["arm", "leg"] * 2,
+        ...     "descriptor": ["MONET_hair"] * 2 + ["MONET_pen"] * 2, "coverage": [0.2, 0, 0.5, 0],
+        ...     "n_train": [10, 0, 10, 0]})
+        >>> axes = coverage_heatmap_figure(table, "MEL").axes[0]
+        >>> axes.get_title(), [t.get_text() for t in axes.texts]
+        ('Training coverage, class MEL (descriptors MONET_…)', ['0.20', '–', '0.50', '–'])
+    """
     rows = table[table["class"] == class_value]
     descriptors = list(dict.fromkeys(rows["descriptor"]))
     subgroups = list(dict.fromkeys(rows["subgroup"]))
@@ -90,7 +106,7 @@ def coverage_heatmap_figure(table: pd.DataFrame, class_value: Any) -> Any:
     flags = np.zeros_like(grid, dtype=bool)
     if "flagged" in rows.columns:
         flagged = rows.pivot(index="descriptor", columns="subgroup", values="flagged")
-        flags = flagged.loc[descriptors, subgroups].fillna(False).to_numpy(dtype=bool)
+        flags = flagged.loc[descriptors, subgroups].eq(True).to_numpy()
     labels, prefix = _without_common_prefix([str(d) for d in descriptors])
     longest = max(len(label) for label in labels)
     width = min(_WIDTH, 1.5 + 0.7 * len(subgroups) + 0.065 * longest)
@@ -153,7 +169,14 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def reliability_figure(reliability: Mapping[str, Mapping[str, Any]], bands: tuple[str, ...]) -> Any:
     """One reliability panel per coverage band: accuracy against confidence per bin, marker
-    area ∝ the bin's weight, the diagonal of perfect calibration."""
+    area ∝ the bin's weight, the diagonal of perfect calibration.
+
+    Example:
+        >>> curve = {"confidence": [0.2, 0.8], "accuracy": [0.1, 0.9], "weight": [0.5, 0.5]}
+        >>> figure = reliability_figure({"Head": curve, "Tail": curve}, ("Tail", "Middle", "Head"))
+        >>> [axes.get_title() for axes in figure.axes]
+        ['Tail', 'Head']
+    """
     present = [b for b in bands if b in reliability] + [b for b in reliability if b not in bands]
     figure = _figure(_WIDTH, 2.4)
     axes = figure.subplots(1, len(present), sharey=True, squeeze=False)[0]
@@ -172,7 +195,15 @@ def reliability_figure(reliability: Mapping[str, Mapping[str, Any]], bands: tupl
 
 
 def roc_figure(roc: Mapping[Any, Mapping[str, Any]]) -> Any:
-    """ROC curves by subgroup with each subgroup's AUC in the legend."""
+    """ROC curves by subgroup with each subgroup's AUC in the legend; a curve of more than
+    :data:`MAX_CURVE_POINTS` points is drawn on that many.
+
+    Example:
+        >>> fpr = np.linspace(0, 1, 1001)
+        >>> axes = roc_figure({"arm": {"fpr": fpr, "tpr": np.sqrt(fpr), "auc": 0.667}}).axes[0]
+        >>> axes.get_legend_handles_labels()[1], len(axes.lines[1].get_xdata())
+        (['arm (AUC 0.67)'], 200)
+    """
     figure = _figure(_WIDTH * 0.7, 3.6)
     ax = figure.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
@@ -194,6 +225,14 @@ def sensitivity_figure(summary: pd.DataFrame) -> Any:
         summary: one row per (descriptor, setting) with ``mean_score_change`` and
             ``decision_flip_rate`` (:func:`semcov_metrics.html_report.sensitivity_summary`
             pooled over classes).
+
+    Example:
+        >>> summary = pd.DataFrame({"descriptor": ["hair", "hair", "pen"],
+        ...     "setting": ["0", "1", "1"], "mean_score_change": [-0.1, 0.2, 0.05],
+        ...     "decision_flip_rate": [0.1, 0.3, 0.0]})
+        >>> figure = sensitivity_figure(summary)
+        >>> [axes.get_xlabel() for axes in figure.axes]
+        ['mean change of the score', 'share of decisions that flip']
     """
     descriptors = list(dict.fromkeys(summary["descriptor"]))
     settings = sorted(summary["setting"].unique())
