@@ -5,6 +5,7 @@ unique SVG ids); the extras imported lazily."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -381,3 +382,18 @@ def test_missing_extra_names_it(binary_audit, tmp_path):
         'pip install "semcov-metrics[html]"'
     )
     assert not Path(tmp_path / "r.html").exists()
+
+
+def test_slope_counts_come_from_to_dict(binary_audit):
+    full = binary_audit[4]
+
+    class WithSlopeEntry(type(full)):
+        def to_dict(self):
+            entry = {"slope": self.coverage_error_slope, "n_samples": 1200, "n_clusters": 12}
+            return {**super().to_dict(), "schema_version": 1, "coverage_error_slope": entry}
+
+    report = WithSlopeEntry(**{f.name: getattr(full, f.name) for f in dataclasses.fields(full)})
+    html = render_html(report)
+    assert "(1,200 test images in 12 cells)" in html
+    assert "to report.json (schema version 1)" in html
+    assert "(1,200 test images" not in render_html(full)
