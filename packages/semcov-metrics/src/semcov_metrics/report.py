@@ -20,6 +20,7 @@ from semcov_metrics._groups import (
     prediction_labels,
     validate_split,
 )
+from semcov_metrics._html_method import to_html
 from semcov_metrics._statistics import (
     DEFAULT_MIN_SUPPORT,
     per_class_cdi,
@@ -35,9 +36,6 @@ from semcov_metrics.tail import tail_groups, tail_membership
 from semcov_metrics.tpr import rate, tpr_sums
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from pathlib import Path
-
     from matplotlib.axes import Axes
 
 __all__ = [
@@ -144,22 +142,7 @@ class SemanticFairnessReport:
         """The ``n`` valid SCGs with the lowest TPR."""
         return self.table[self.table["valid"]].nsmallest(n, "tpr")
 
-    def to_html(
-        self,
-        path: str | Path,
-        *,
-        card: Any = None,
-        sensitivity: pd.DataFrame | None = None,
-        title: str | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> Path:
-        """Write the report as one self-contained HTML file (needs the ``html`` extra); see
-        :func:`semcov_metrics.html_report.write_html_report`."""
-        from semcov_metrics.html_report import write_html_report
-
-        return write_html_report(
-            self, path, card=card, sensitivity=sensitivity, title=title, context=context
-        )
+    to_html = to_html  # one self-contained HTML file; needs the html extra
 
     def plot_coverage_error(self, ax: Axes | None = None) -> Axes:
         """Coverage–error scatter of the valid SCGs with the least-squares line (paper Fig. 1)."""
