@@ -2,6 +2,9 @@
 
 import importlib.util
 import sys
+import tempfile
+from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 
@@ -25,4 +28,14 @@ report = sm.semantic_fairness_report(
 assert report.n_valid == 112 and 0.0 <= report.cdi <= 1.0
 metrics = sm.performance_report(rng.integers(0, 2, n), rng.random(n))
 assert set(metrics) == {"auc", "pr_auc", "sens_at_95spec", "balanced_accuracy", "macro_f1", "ece"}
+templates = files("semcov_metrics") / "templates"
+assert (templates / "report.html.j2").is_file() and (templates / "report.css").is_file()
+if importlib.util.find_spec("jinja2") is None:  # the html extra is not installed here
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            report.to_html(Path(folder) / "report.html")
+        except ImportError as error:
+            assert "semcov-metrics[html]" in str(error), error
+        else:
+            raise AssertionError("to_html without the html extra must raise ImportError")
 print(f"semcov_metrics {sm.__version__} wheel OK without torch: CDI {report.cdi:.3f}")

@@ -301,15 +301,15 @@ def test_card_yaml_overrides_the_runs_card_and_reaches_the_html_renderer(
     runs, tmp_path, monkeypatch, caplog
 ):
     card = tmp_path / "card.yaml"
-    card.write_text("intended_use: teaching\ndata:\n  dataset: renamed\n")
+    card.write_text("intended_use: teaching\ncaveats:\n  - scores are uncalibrated\n")
     report, _ = audit_run(runs["erm"], out=tmp_path / "plain", card=card, **FAST)
     assert not hasattr(report, "to_html") or (tmp_path / "plain" / "report.html").is_file()
     if not hasattr(report, "to_html"):
         assert "html extra" in caplog.text
     payload = json.loads((tmp_path / "plain" / "report.json").read_text())
     assert payload["card"]["intended_use"] == "teaching"
-    assert payload["card"]["data"]["dataset"] == "renamed"
-    assert payload["card"]["data"]["classes"] == ["rest", "MEL"]  # kept from config.json
+    assert payload["card"]["caveats"] == ["scores are uncalibrated"]
+    assert "classes: rest, MEL" in payload["card"]["data"]  # kept from config.json
     assert any("Synthetic data" in line for line in payload["card"]["limitations"])
 
     calls = []

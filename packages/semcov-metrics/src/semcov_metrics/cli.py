@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from semcov_metrics._cli_html import HtmlOutput
 from semcov_metrics._cli_inputs import (
     InputError,
     categorical,
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=0)
     report.add_argument("--no-plots", action="store_true", help="skip the figures")
     report.add_argument("--out", type=Path, required=True, help="output folder")
+    report.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
+    report.add_argument("--card", type=Path, help="model card (YAML) for report.json and --html")
     report.set_defaults(run=_run_report)
     add_power_command(commands)
     add_coverage_command(commands)
@@ -347,11 +350,13 @@ def _figures(report, out: Path) -> list[str]:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    html = HtmlOutput.from_args(args)
     report, train, test, classes, notes = _compute(args)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     figures = [] if args.no_plots else _figures(report, out)
     payload = _payload(args, report, train, test, classes, notes, figures)
+    html.add_card(payload, report)
     (out / "report.json").write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     report.table.to_csv(out / "scg.csv", index=False)
     (out / "report.md").write_text(_markdown(payload, report))
@@ -362,6 +367,8 @@ def _run_report(args: argparse.Namespace) -> int:
             f"{PROG} report: figures skipped: pip install 'semcov-metrics[plot]'", file=sys.stderr
         )
     print(f"wrote {out / 'report.json'}, scg.csv, report.md" + "".join(f", {f}" for f in figures))
+    if html.path is not None:
+        print(f"wrote {html.write(report, payload)}")
     return 0
 
 
@@ -370,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (InputError, ValueError, TypeError, OSError) as error:
+    except (InputError, ValueError, TypeError, OSError, ImportError) as error:
         message = " ".join(str(error).split())
         print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from semcov_metrics._html_method import to_html
 from semcov_metrics._statistics import DEFAULT_MIN_SUPPORT
+from semcov_metrics.scg_flags import DEFAULT_FDR
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -73,6 +75,7 @@ class SemanticFairnessReport:
         intersections: the worst descriptor pairs × subgroup found in the test data; empty
             when not computed.
         roc: ``{subgroup: {"fpr", "tpr", "auc"}}`` for a binary task with scores; else empty.
+        fdr: the false-discovery rate behind ``flagged`` (SCGs and intersections).
     """
 
     table: pd.DataFrame
@@ -98,6 +101,7 @@ class SemanticFairnessReport:
     reliability: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     intersections: pd.DataFrame = field(default_factory=pd.DataFrame)
     roc: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fdr: float = DEFAULT_FDR
 
     @property
     def coverage_error_slope(self) -> float:
@@ -170,7 +174,10 @@ class SemanticFairnessReport:
             "intersections": records(self.intersections),
             "reliability": self.reliability,
             "roc": self.roc,
+            "fdr": self.fdr,
         }
+
+    to_html = to_html  # one self-contained HTML file; needs the html extra
 
     def worst_groups(self, n: int = 5) -> pd.DataFrame:
         """The ``n`` valid SCGs with the lowest TPR."""

@@ -60,8 +60,9 @@ def audit_context(inputs: AuditInputs) -> dict[str, Any]:
 
 
 def default_card(inputs: AuditInputs) -> dict[str, Any]:
-    """A model card from the run's ``config.json``: ``model``, ``intended_use``, ``data``,
-    ``evaluation`` and ``limitations``."""
+    """A model card from the run's ``config.json``: ``intended_use``, ``data``,
+    ``evaluation`` (with the model) and ``limitations``, each text or a list of texts (the
+    fields of ``semcov_metrics.model_card.ModelCard``)."""
     config, resolved = inputs.config, inputs.resolved
     limitations = [
         "Coverage is the mean descriptor score per (class, subgroup) of the training split; "
@@ -75,29 +76,24 @@ def default_card(inputs: AuditInputs) -> dict[str, Any]:
             "say nothing about real patients.",
         )
     return {
-        "model": {
-            "name": resolved.get("table_row", config.method),
-            "method": config.method,
-            "backbone": resolved.get("backbone"),
-            "preset": config.preset,
-        },
         "intended_use": INTENDED_USE,
-        "data": {
-            "dataset": config.dataset,
-            "modality": resolved.get("modality"),
-            "subgroup": resolved.get("subgroup"),
-            "target": resolved.get("target"),
-            "classes": list(inputs.axes.classes),
-            "descriptors": list(inputs.axes.descriptor_names),
-            "training_samples": len(inputs.train),
-        },
-        "evaluation": {
-            "test_samples": len(inputs.test),
-            "validation_samples": resolved.get("n_val"),
-            "split": f"fold {config.fold} (split seed {config.split_seed}), training seed "
+        "data": [
+            f"dataset: {config.dataset}",
+            f"modality: {resolved.get('modality')}",
+            f"subgroups: {resolved.get('subgroup')}",
+            f"target: {resolved.get('target')}",
+            "classes: " + ", ".join(map(str, inputs.axes.classes)),
+            "descriptors: " + ", ".join(map(str, inputs.axes.descriptor_names)),
+            f"training samples: {len(inputs.train):,}",
+        ],
+        "evaluation": [
+            f"model: {resolved.get('table_row', config.method)} (method {config.method}, "
+            f"backbone {resolved.get('backbone')}, preset {config.preset})",
+            f"test samples: {len(inputs.test):,}; validation samples: {resolved.get('n_val')}",
+            f"split: fold {config.fold} (split seed {config.split_seed}), training seed "
             f"{config.seed}",
-            "decision_rule": inputs.results.get("decision_rule"),
-        },
+            f"decision rule: {inputs.results.get('decision_rule')}",
+        ],
         "limitations": limitations,
     }
 
