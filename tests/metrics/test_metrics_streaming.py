@@ -10,6 +10,9 @@ import semcov_metrics as sm
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchmetrics")
+from torchmetrics.utilities import dim_zero_cat  # noqa: E402
+
+SAMPLE_STATES = ("sample_cells", "sample_weights", "sample_misses")
 
 
 def _data(seed=0, n=800, k=4, s=3):
@@ -82,9 +85,16 @@ def test_streaming_states_add_up_like_ddp():
     assert expected > 0
 
     # Rank 0 of a 2-process world: its all-gather returns its state beside rank 1's, so
-    # compute() syncs (dist_reduce_fx), computes and restores its own sums, as under DDP.
+    # compute() syncs (dist_reduce_fx), computes and restores its own sums, as under DDP. A
+    # list state (the kept samples) reaches the gather concatenated: it is found by value.
     def all_gather(tensor, group=None):
-        return [tensor, other.metric_state[names[id(tensor)]]]
+        if id(tensor) in names:
+            return [tensor, other.metric_state[names[id(tensor)]]]
+        for name in SAMPLE_STATES:
+            mine = dim_zero_cat(own[name])
+            if mine.shape == tensor.shape and torch.equal(mine, tensor):
+                return [tensor, dim_zero_cat(other.metric_state[name])]
+        raise AssertionError("an unknown state was gathered")
 
     rank0 = sm.CoverageDisparityIndex(
         coverage, dist_sync_fn=all_gather, distributed_available_fn=lambda: True
@@ -93,18 +103,25 @@ def test_streaming_states_add_up_like_ddp():
     names = {id(value): name for name, value in rank0.metric_state.items()}
     for metric, part in ((rank0, parts[0]), (alone, parts[0]), (other, parts[1])):
         metric.update(*_tensors(pred[part], y_te[part], p_te[part], s_te[part]))
+    own = {name: list(rank0.metric_state[name]) for name in SAMPLE_STATES}
     half_cdi = _report_cdi(data["train"], (pred[:half], y_te[:half], p_te[:half], s_te[:half]))
     assert float(alone.compute()) == pytest.approx(half_cdi, abs=1e-9)
     assert half_cdi != pytest.approx(expected, abs=1e-6)  # half the data gives another value
 
     assert float(rank0.compute()) == pytest.approx(expected, abs=1e-9)
     for name, value in rank0.metric_state.items():  # unsynced after compute
-        assert torch.equal(value, alone.metric_state[name]), name
+        assert torch.equal(dim_zero_cat(value), dim_zero_cat(alone.metric_state[name])), name
 
     merged = sm.CoverageDisparityIndex(coverage)  # the same reduction without processes
     merged.update(*_tensors(pred[:half], y_te[:half], p_te[:half], s_te[:half]))
     merged.merge_state(other)
     assert float(merged.compute()) == pytest.approx(expected, abs=1e-9)
+    # The kept samples are gathered too: the synced test is that of the whole test set.
+    whole = sm.CoverageDisparityIndex(coverage)
+    whole.update(*_tensors(pred, y_te, p_te, s_te))
+    synced = rank0.compute_test(n_permutations=99)
+    for name, value in whole.compute_test(n_permutations=99).items():
+        assert synced[name] == pytest.approx(value, abs=1e-12), name
 
 
 @pytest.mark.parametrize("membership", ["soft", "hard"])
@@ -158,3 +175,38 @@ def test_streaming_coverage_array_and_bad_input():
         sm.CoverageDisparityIndex(np.zeros((2, 3)))
     with pytest.warns(sm.UndefinedMetricWarning):
         assert torch.isnan(metric.compute())
+
+
+@pytest.mark.parametrize("membership", ["soft", "hard"])
+def test_streaming_test_equals_coverage_error_test(membership):
+    """compute_test over batches gives the p-value, null quantiles and slope of
+    coverage_error_test on the concatenated samples (same seed, same SCG rule)."""
+    data = _data(2)
+    (p_tr, y_tr, s_tr), (p_te, y_te, pred, s_te) = data["train"], data["test"]
+    coverage = sm.scg_coverage(p_tr, y_tr, s_tr)
+    # Hard supports are counts: "> 0.5" (the metric's rule) is ">= 1" (the report's).
+    metric = sm.CoverageDisparityIndex(coverage, membership=membership, min_support=0.5)
+    for part in np.array_split(np.arange(len(y_te)), 3):
+        metric.update(*_tensors(pred[part], y_te[part], p_te[part], s_te[part]))
+    expected = sm.coverage_error_test(
+        coverage,
+        test_descriptors=p_te,
+        test_labels=y_te,
+        test_predictions=pred,
+        test_subgroups=s_te,
+        membership=membership,
+        min_support=1.0 if membership == "hard" else 0.5 + 1e-12,
+        n_permutations=199,
+        seed=3,
+    )
+    result = metric.compute_test(n_permutations=199, seed=3)
+    assert result["cdi"] == pytest.approx(expected.cdi, abs=1e-12)
+    assert result["cdi_p_value"] == pytest.approx(expected.p_value, abs=1e-12)
+    assert result["cdi_null_q95"] == pytest.approx(expected.null_q95, abs=1e-12)
+    assert result["coverage_error_slope"] == pytest.approx(expected.slope.slope, abs=1e-12)
+    assert result["slope_p_value"] == pytest.approx(expected.slope.p_value, abs=1e-12)
+    assert result["cdi"] == pytest.approx(float(metric.compute()), abs=1e-12)
+    sums_only = sm.CoverageDisparityIndex(coverage, keep_samples=False)
+    sums_only.update(*_tensors(pred, y_te, p_te, s_te))
+    with pytest.raises(ValueError, match="keep_samples=True"):
+        sums_only.compute_test()

@@ -10,15 +10,20 @@ from typing import Any
 try:
     import torch
     from torchmetrics import Metric
+    from torchmetrics.utilities import dim_zero_cat
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "CoverageDisparityIndex needs torchmetrics: pip install 'semcov-metrics[torchmetrics]'"
     ) from error
 
+import numpy as np
+
 from semcov_metrics._groups import MEMBERSHIPS
 from semcov_metrics._validation import check_choice
 from semcov_metrics.cdi import pearson_abs
+from semcov_metrics.cell_permutation import DEFAULT_N_PERMUTATIONS, check_n_permutations
 from semcov_metrics.coverage import coverage_tensor
+from semcov_metrics.significance import significance_from_arrays
 
 __all__ = ["CoverageDisparityIndex", "coverage_tensor"]
 
@@ -37,10 +42,16 @@ class CoverageDisparityIndex(Metric):
         membership: ``"soft"`` or ``"hard"``.
         threshold: hard-membership threshold.
         min_support: SCGs need support strictly above this to count.
+        keep_samples: also keep each sample's cell, memberships and miss (K + 2 numbers a
+            sample, gathered across DDP processes) so that :meth:`compute_test` can test CDI and
+            fit the coverage–error slope; ``False`` keeps only the fixed-size sums.
 
     ``update(preds, target, descriptors, subgroups)``: ``preds`` predicted class indices (B,) or
     class scores (B, num_classes); ``target`` class indices (B,); ``descriptors`` (B, K)
     probabilities; ``subgroups`` subgroup indices (B,).
+
+    ``compute_test()`` gives the CDI with its p-value, its null's mean and 95 % quantile and
+    the support-aware slope, as :func:`semantic_fairness_report` does on the same samples.
     """
 
     full_state_update = False
@@ -57,6 +68,7 @@ class CoverageDisparityIndex(Metric):
         membership: str = "soft",
         threshold: float = 0.5,
         min_support: float = 0.0,
+        keep_samples: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -73,6 +85,10 @@ class CoverageDisparityIndex(Metric):
         shape = (self.num_classes * self.num_subgroups, self.num_descriptors)
         self.add_state("support", torch.zeros(shape, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("hits", torch.zeros(shape, dtype=torch.float64), dist_reduce_fx="sum")
+        self.keep_samples = bool(keep_samples)
+        if self.keep_samples:
+            for name in ("sample_cells", "sample_weights", "sample_misses"):
+                self.add_state(name, default=[], dist_reduce_fx="cat")
 
     def update(
         self,
@@ -113,6 +129,10 @@ class CoverageDisparityIndex(Metric):
         correct = (preds.long() == target.long()).to(torch.float64)
         self.support.index_add_(0, cell, weights)
         self.hits.index_add_(0, cell, weights * correct[:, None])
+        if self.keep_samples:
+            self.sample_cells.append(cell)
+            self.sample_weights.append(weights)
+            self.sample_misses.append(1.0 - correct)
 
     def compute(self) -> torch.Tensor:
         """The CDI over SCGs with support above ``min_support`` (``nan`` + warning if undefined)."""
@@ -123,3 +143,47 @@ class CoverageDisparityIndex(Metric):
         coverage = self.coverage.permute(0, 2, 1)
         value = pearson_abs(coverage[valid].cpu().numpy(), (1.0 - tpr[valid]).cpu().numpy())
         return torch.tensor(value, dtype=torch.float64, device=self.support.device)
+
+    def compute_test(
+        self, *, n_permutations: int = DEFAULT_N_PERMUTATIONS, seed: int = 0, confidence=0.95
+    ) -> dict[str, Any]:
+        """CDI, ``cdi_p_value``, ``cdi_null`` (the null's mean), ``cdi_null_q95``,
+        ``coverage_error_slope``, ``slope_interval`` and ``slope_p_value`` over the samples seen
+        (the null of :func:`coverage_error_test`); needs ``keep_samples=True``."""
+        if not self.keep_samples:
+            raise ValueError("compute_test needs keep_samples=True: the samples were not kept")
+        check_n_permutations(n_permutations)
+        if not self.sample_cells:
+            raise ValueError("compute_test before any update: no samples")
+        cells = dim_zero_cat(self.sample_cells).cpu().numpy().astype(np.intp)
+        weights = dim_zero_cat(self.sample_weights).cpu().numpy()
+        miss = dim_zero_cat(self.sample_misses).cpu().numpy() > 0.5
+        support = self.support.cpu().numpy()
+        hits = self.hits.cpu().numpy()
+        valid = support > self.min_support
+        with np.errstate(invalid="ignore", divide="ignore"):
+            error = np.where(support > 0, 1.0 - hits / np.where(support > 0, support, 1), np.nan)
+        coverage = self.coverage.permute(0, 2, 1).reshape(-1, self.num_descriptors)
+        result = significance_from_arrays(
+            coverage=coverage.cpu().numpy(),
+            support=support,
+            error=error,
+            valid=valid,
+            class_codes=cells // self.num_subgroups,
+            subgroup_codes=cells % self.num_subgroups,
+            weights=weights,
+            miss=miss,
+            n_subgroups=self.num_subgroups,
+            n_replicates=int(n_permutations),
+            seed=int(seed),
+            confidence=float(confidence),
+        )
+        return {
+            "cdi": result.cdi,
+            "cdi_p_value": result.p_value,
+            "cdi_null": result.null_mean,
+            "cdi_null_q95": result.null_q95,
+            "coverage_error_slope": result.slope.slope,
+            "slope_interval": result.slope.interval,
+            "slope_p_value": result.slope.p_value,
+        }
