@@ -145,7 +145,11 @@ class CoverageDisparityIndex(Metric):
         return torch.tensor(value, dtype=torch.float64, device=self.support.device)
 
     def compute_test(
-        self, *, n_permutations: int = DEFAULT_N_PERMUTATIONS, seed: int = 0, confidence=0.95
+        self,
+        *,
+        n_permutations: int = DEFAULT_N_PERMUTATIONS,
+        seed: int = 0,
+        confidence: float = 0.95,
     ) -> dict[str, Any]:
         """CDI, ``cdi_p_value``, ``cdi_null`` (the null's mean), ``cdi_null_q95``,
         ``coverage_error_slope``, ``slope_interval`` and ``slope_p_value`` over the samples seen
@@ -153,7 +157,27 @@ class CoverageDisparityIndex(Metric):
         if not self.keep_samples:
             raise ValueError("compute_test needs keep_samples=True: the samples were not kept")
         check_n_permutations(n_permutations)
-        if not self.sample_cells:
+        # Gather the states across processes as compute() does, and restore them afterwards.
+        with self.sync_context(
+            dist_sync_fn=self.dist_sync_fn,
+            should_sync=self._to_sync,
+            should_unsync=self._should_unsync,
+        ):
+            result = self._test(int(n_permutations), int(seed), float(confidence))
+        return {
+            "cdi": result.cdi,
+            "cdi_p_value": result.p_value,
+            "cdi_null": result.null_mean,
+            "cdi_null_q95": result.null_q95,
+            "coverage_error_slope": result.slope.slope,
+            "slope_interval": result.slope.interval,
+            "slope_p_value": result.slope.p_value,
+        }
+
+    def _test(self, n_permutations: int, seed: int, confidence: float) -> Any:
+        """The test on the (synced) states."""
+        # A list of batches, or one tensor once the states were gathered across processes.
+        if isinstance(self.sample_cells, list) and not self.sample_cells:
             raise ValueError("compute_test before any update: no samples")
         cells = dim_zero_cat(self.sample_cells).cpu().numpy().astype(np.intp)
         weights = dim_zero_cat(self.sample_weights).cpu().numpy()
@@ -164,7 +188,7 @@ class CoverageDisparityIndex(Metric):
         with np.errstate(invalid="ignore", divide="ignore"):
             error = np.where(support > 0, 1.0 - hits / np.where(support > 0, support, 1), np.nan)
         coverage = self.coverage.permute(0, 2, 1).reshape(-1, self.num_descriptors)
-        result = significance_from_arrays(
+        return significance_from_arrays(
             coverage=coverage.cpu().numpy(),
             support=support,
             error=error,
@@ -174,16 +198,7 @@ class CoverageDisparityIndex(Metric):
             weights=weights,
             miss=miss,
             n_subgroups=self.num_subgroups,
-            n_replicates=int(n_permutations),
-            seed=int(seed),
-            confidence=float(confidence),
+            n_replicates=n_permutations,
+            seed=seed,
+            confidence=confidence,
         )
-        return {
-            "cdi": result.cdi,
-            "cdi_p_value": result.p_value,
-            "cdi_null": result.null_mean,
-            "cdi_null_q95": result.null_q95,
-            "coverage_error_slope": result.slope.slope,
-            "slope_interval": result.slope.interval,
-            "slope_p_value": result.slope.p_value,
-        }
