@@ -40,7 +40,7 @@ from semcov_metrics.subsampling import BalancedSubsampling, class_balanced_subsa
 from semcov_metrics.tail import tail_groups, tail_sensitivity_at_specificity
 from semcov_metrics.tpr import scg_tpr
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "BANDS",

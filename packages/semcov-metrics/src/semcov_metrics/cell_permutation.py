@@ -185,7 +185,9 @@ def cdi_permutation_test(
     class: under a permutation σ, SCG (c, d, s) keeps its coverage and takes the error (and
     validity) of SCG (c, d, σ(s)). A class-wide difference in error and every descriptor's own
     difficulty are kept, so the test asks whether error follows coverage *across the subgroups
-    of a class* beyond what exchangeable cells give. See ``docs/paper-notes.md#cdi-test``.
+    of a class* beyond what exchangeable cells give. It needs only an SCG table; with test
+    samples at hand, :func:`coverage_error_test` (the report's test) also keeps each SCG's
+    sampling noise in place. See ``docs/paper-notes.md#cdi-test``.
 
     Args:
         table: one row per SCG with columns ``class``, ``descriptor``, ``subgroup``,

@@ -247,7 +247,8 @@ def _markdown(payload: dict[str, Any], report) -> str:
     elif p_value < 0.05:
         verdict = (
             f"Error follows training coverage beyond chance: p = {p_value:.3g} against a null "
-            "that keeps cells and concepts (docs/paper-notes.md#cdi-test)."
+            "in which error depends on the (class, subgroup) cell only "
+            "(docs/paper-notes.md#cdi-test)."
         )
     else:
         verdict = f"No evidence that error follows coverage (p = {p_value:.3g})."
