@@ -111,7 +111,8 @@ class SemanticFairnessReport:
     @property
     def slope_interval(self) -> tuple[float, float]:
         """The slope's confidence interval."""
-        return (float("nan"),) * 2 if self.slope is None else self.slope.interval  # type: ignore[return-value]
+        nan = float("nan")
+        return (nan, nan) if self.slope is None else self.slope.interval
 
     @property
     def slope_p_value(self) -> float:

@@ -45,13 +45,15 @@ def report_sections(
 ) -> ReportSections:
     """Every section from the report's table and its inputs (arrays as the report holds them:
     descriptors (N, K), raw labels and subgroups (N,), predicted labels (N,))."""
-    axes = {
+    axes: dict[str, Any] = {
         "classes": grid.classes,
         "descriptor_names": grid.descriptors,
         "subgroup_values": grid.subgroups,
     }
     bands, _ = coverage_strata(np.where(table["valid"], table["coverage"], np.nan))
-    table = table.assign(band=np.where(bands == "", None, bands))
+    band = bands.astype(object)
+    band[band == ""] = None
+    table = table.assign(band=band)
     flags = scg_error_q_values(
         table,
         test_labels=test[1],
@@ -61,8 +63,12 @@ def report_sections(
         classes=grid.classes,
     )
     table = table.assign(q_value=flags["q_value"].to_numpy(), flagged=flags["flagged"].to_numpy())
-    samples = {"test_descriptors": test[0], "test_labels": test[1], "test_subgroups": test[2]}
-    common = {**samples, "membership": membership, "threshold": threshold, **axes}
+    samples: dict[str, Any] = {
+        "test_descriptors": test[0],
+        "test_labels": test[1],
+        "test_subgroups": test[2],
+    }
+    common: dict[str, Any] = {**samples, "membership": membership, "threshold": threshold, **axes}
     strata = stratum_metrics(table.fillna({"band": ""}), test_scores=scores, **common)
     reliability: dict[str, dict[str, list[float]]] = {}
     if scores is not None and len(grid.classes) == 2:

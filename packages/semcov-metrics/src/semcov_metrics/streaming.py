@@ -60,6 +60,9 @@ class CoverageDisparityIndex(Metric):
     coverage: torch.Tensor
     support: torch.Tensor
     hits: torch.Tensor
+    sample_cells: list[torch.Tensor]
+    sample_weights: list[torch.Tensor]
+    sample_misses: list[torch.Tensor]
 
     def __init__(
         self,
