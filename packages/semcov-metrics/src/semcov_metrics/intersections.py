@@ -11,22 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from semcov_metrics._audit_inputs import audit_inputs
 from semcov_metrics._error_test import error_p_values
-from semcov_metrics._groups import (
-    encode_split,
-    make_grid,
-    prediction_codes,
-    prediction_labels,
-    validate_split,
-)
-from semcov_metrics._validation import check_same_length, check_threshold, warn_undefined
+from semcov_metrics._validation import check_threshold, warn_undefined
 from semcov_metrics.prevalence_null import bh_q_values
 from semcov_metrics.scg_flags import DEFAULT_FDR
 
 __all__ = ["WorstIntersections", "worst_intersections"]
-
-_TRAIN = ("train_descriptors", "train_labels", "train_subgroups")
-_TEST = ("test_descriptors", "test_labels", "test_subgroups")
 
 
 @dataclass(frozen=True)
@@ -125,22 +116,16 @@ def worst_intersections(
         (12, 12)
     """
     _check(min_support, top, fdr)
-    train = validate_split(
-        train_descriptors, train_labels, train_subgroups, _TRAIN, descriptor_names
+    inputs = audit_inputs(
+        train=(train_descriptors, train_labels, train_subgroups),
+        test=(test_descriptors, test_labels, test_subgroups),
+        test_predictions=test_predictions,
+        descriptor_names=descriptor_names,
+        classes=classes,
+        subgroup_values=subgroup_values,
     )
-    test = validate_split(test_descriptors, test_labels, test_subgroups, _TEST, descriptor_names)
-    if train[3] != test[3]:
-        raise ValueError(
-            f"train and test descriptor names differ: {train[3]} vs {test[3]}; reorder the "
-            "columns or pass descriptor_names"
-        )
-    predicted_labels = prediction_labels(test_predictions, "test_predictions")
-    observed = [train[1], test[1]] + ([] if predicted_labels is None else [predicted_labels])
-    grid = make_grid(classes, train[3], subgroup_values, observed, [train[2], test[2]])
-    train_split = encode_split(grid, *train[:3], _TRAIN)
-    test_split = encode_split(grid, *test[:3], _TEST)
-    predicted = prediction_codes(test_predictions, "test_predictions", grid.classes)
-    check_same_length(test_labels=test[1], test_predictions=predicted)
+    grid, train_split, test_split = inputs.grid, inputs.train, inputs.test
+    predicted = inputs.predicted
     if len(grid.descriptors) < 2:
         raise ValueError(
             f"an intersection needs at least 2 descriptors, got {len(grid.descriptors)}"

@@ -9,15 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from semcov_metrics._audit_inputs import audit_inputs
 from semcov_metrics._groups import (
     Grid,
     Split,
-    encode_split,
-    make_grid,
     membership_threshold,
-    prediction_codes,
-    prediction_labels,
-    validate_split,
 )
 from semcov_metrics._statistics import (
     DEFAULT_MIN_SUPPORT,
@@ -48,8 +44,6 @@ __all__ = [
 # (grid, test split, predicted class codes): the leading arguments of ``tpr_sums``.
 _SumsArgs = tuple[Grid, Split, np.ndarray]
 
-_TRAIN = ("train_descriptors", "train_labels", "train_subgroups")
-_TEST = ("test_descriptors", "test_labels", "test_subgroups")
 #: Simulated audits and null replicates of each audit behind ``power=True``: the power at the
 #: reference slope then has a Monte Carlo standard error of at most 0.07, and the p-values
 #: resolve 0.01 (docs/paper-notes.md#cdi-power).
@@ -164,27 +158,16 @@ def semantic_fairness_report(
         (-0.951, [-3.349, 1.446], 0.591)
     """
     _check_options(n_boot, min_support, confidence, n_permutations, tail_fraction)
-    train = validate_split(
-        train_descriptors, train_labels, train_subgroups, _TRAIN, descriptor_names
+    inputs = audit_inputs(
+        train=(train_descriptors, train_labels, train_subgroups),
+        test=(test_descriptors, test_labels, test_subgroups),
+        test_predictions=test_predictions,
+        descriptor_names=descriptor_names,
+        classes=classes,
+        subgroup_values=subgroup_values,
     )
-    test = validate_split(test_descriptors, test_labels, test_subgroups, _TEST, descriptor_names)
-    if train[0].shape[1] != test[0].shape[1]:
-        raise ValueError(
-            f"train_descriptors has {train[0].shape[1]} columns but test_descriptors has "
-            f"{test[0].shape[1]}"
-        )
-    if train[3] != test[3]:
-        raise ValueError(
-            f"train and test descriptor names differ: {train[3]} vs {test[3]}; reorder the "
-            "columns or pass descriptor_names"
-        )
-    predicted = prediction_labels(test_predictions, "test_predictions")
-    observed = [train[1], test[1]] + ([] if predicted is None else [predicted])
-    grid = make_grid(classes, train[3], subgroup_values, observed, [train[2], test[2]])
-    train_split = encode_split(grid, *train[:3], _TRAIN)
-    test_split = encode_split(grid, *test[:3], _TEST)
-    predicted_codes = prediction_codes(test_predictions, "test_predictions", grid.classes)
-    check_same_length(test_labels=test[1], test_predictions=predicted_codes)
+    grid, train, test = inputs.grid, inputs.train_raw, inputs.test_raw
+    train_split, test_split, predicted_codes = inputs.train, inputs.test, inputs.predicted
     scores = _positive_scores(test_scores, grid.classes, len(predicted_codes))
 
     n_train, coverage = coverage_arrays(grid, train_split, None, "rate")
