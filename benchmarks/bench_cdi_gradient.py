@@ -10,6 +10,16 @@ same ratio for a memory that is only detached (the 0.1.0 behaviour, rebuilt here
 ratio near 1; the detached memory gives about ``1 - decay``.
 
     uv run python benchmarks/bench_cdi_gradient.py --seeds 5
+
+``--quality`` measures instead, at batches 32, 64 and 512, the gradient of R_CDI with respect to
+a per-(class, subgroup) offset of the true-class margin (16 parameters) against the full-batch
+gradient (the stateless R_CDI on 4 × 16,384 samples of the same distribution): over
+``--replicates`` successive batches after the warm-up, the relative bias ``|E g - g*| / |g*|``,
+the relative spread ``sqrt(E |g - E g|^2) / |g*|``, the relative RMSE and the mean cosine, for
+the stateless batch estimate and the running regularizer with the gain bounded (the default
+``max_gain = 1 / (1 - decay)``) and unbounded.
+
+    uv run python benchmarks/bench_cdi_gradient.py --quality --seeds 3
 """
 
 from __future__ import annotations
@@ -98,6 +108,75 @@ def gradient_ratios(
     return float(ours[0].norm()) / norm, float(detached.norm()) / norm
 
 
+def _offset_logits(logits, targets, subgroups, theta):
+    """The batch's logits with ``theta[class, subgroup]`` added to the true-class margin."""
+    sign = torch.where(targets == 1, 1.0, -1.0)
+    return logits + sign * theta[targets, subgroups]
+
+
+def _theta_gradient(loss, batch) -> torch.Tensor:
+    logits, targets, descriptors, subgroups = batch
+    theta = torch.zeros(NUM_CLASSES, NUM_SUBGROUPS, requires_grad=True)
+    value = loss(_offset_logits(logits, targets, subgroups, theta), targets, descriptors, subgroups)
+    return torch.autograd.grad(value, theta)[0].flatten()
+
+
+def gradient_quality(
+    seed: int, batch_size: int, *, warmup: int = 40, replicates: int = 200, decay: float = 0.95
+) -> dict[str, tuple[float, float, float, float]]:
+    """``{estimator: (bias, spread, rmse, cosine)}`` relative to the full-batch gradient."""
+    source = BatchSource(seed)
+    coverage = source.coverage
+
+    def stateless(*batch):
+        return cdi_regularizer(*batch, coverage)
+
+    reference = torch.stack(
+        [_theta_gradient(stateless, source.batch(16_384)) for _ in range(4)]
+    ).mean(dim=0)
+    steady = 1.0 / (1.0 - decay)
+    estimators = {
+        "stateless batch": stateless,
+        "running, gain <= 1/(1-decay)": CDIRegularizer(coverage, decay=decay, max_gain=steady),
+        "running, gain <= 5/(1-decay)": CDIRegularizer(coverage, decay=decay, max_gain=5 * steady),
+        "running, unbounded gain": CDIRegularizer(coverage, decay=decay, max_gain=float("inf")),
+    }
+    out = {}
+    for name, loss in estimators.items():
+        for _ in range(warmup if isinstance(loss, CDIRegularizer) else 0):
+            loss(*source.batch(batch_size))
+        grads = torch.stack(
+            [_theta_gradient(loss, source.batch(batch_size)) for _ in range(replicates)]
+        )
+        scale = float(reference.norm())
+        mean = grads.mean(dim=0)
+        bias = float((mean - reference).norm()) / scale
+        spread = float(((grads - mean) ** 2).sum(dim=1).mean().sqrt()) / scale
+        rmse = float(((grads - reference) ** 2).sum(dim=1).mean().sqrt()) / scale
+        cosine = float(torch.nn.functional.cosine_similarity(grads, reference[None], dim=1).mean())
+        out[name] = (bias, spread, rmse, cosine)
+    return out
+
+
+def quality_table(seeds: int, replicates: int, decay: float) -> None:
+    print(
+        f"relative to the full-batch gradient; {replicates} batches a cell, median of {seeds} seeds"
+    )
+    print("| batch | estimator | bias | spread | RMSE | cosine |")
+    print("|---|---|---|---|---|---|")
+    for batch_size in (32, 64, 512):
+        runs = [
+            gradient_quality(seed, batch_size, replicates=replicates, decay=decay)
+            for seed in range(seeds)
+        ]
+        for name in runs[0]:
+            values = [statistics.median(run[name][i] for run in runs) for i in range(4)]
+            print(
+                f"| {batch_size} | {name} | {values[0]:.3f} | {values[1]:.3f} | "
+                f"{values[2]:.3f} | {values[3]:.3f} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -106,8 +185,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=40, help="warm-up batches (default 40)")
     parser.add_argument("--batch-size", type=int, default=512, help="samples per batch")
     parser.add_argument("--decay", type=float, default=0.95, help="CDIRegularizer decay")
+    parser.add_argument("--quality", action="store_true", help="bias and spread at batch 32/64/512")
+    parser.add_argument("--replicates", type=int, default=200, help="batches per --quality cell")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.quality:
+        quality_table(args.seeds, args.replicates, args.decay)
+        return
     print(f"warm-up {args.warmup} x {args.batch_size} samples, decay {args.decay}")
     print("seed  running/stateless  detached-memory/stateless")
     results = []

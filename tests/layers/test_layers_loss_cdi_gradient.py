@@ -143,3 +143,26 @@ def test_training_with_r_cdi_lowers_the_coverage_error_correlation():
     assert plain_cdi > 0.5  # the problem has the coverage-error correlation R_CDI targets
     assert cdi < plain_cdi - 0.1, (plain_cdi, cdi)
     assert accuracy > plain_accuracy - 0.02  # not bought by giving up the task
+
+
+def test_gain_is_bounded_by_max_gain():
+    # A memory a thousand times the batch's mass gives every SCG a gain of about 1001; with
+    # max_gain the batch sums' gradient is multiplied by the bound instead, so the gradient is
+    # exactly max_gain / 1001 of the unbounded one (the forward value is the same).
+    logits, targets, descriptors, subgroups, coverage = _batch(120, seed=4)
+    grads, values = {}, {}
+    for bound in (float("inf"), 7.0):
+        regularizer = CDIRegularizer(coverage, decay=1.0, max_gain=bound)
+        regularizer(logits, targets, descriptors, subgroups)  # the memory holds the batch once
+        regularizer.running_support.mul_(1000.0)  # ... and now a thousand times
+        regularizer.running_hits.mul_(1000.0)
+        ours = logits.clone().requires_grad_()
+        value = regularizer(ours, targets, descriptors, subgroups)
+        value.backward()
+        grads[bound], values[bound] = ours.grad, float(value)
+    assert values[7.0] == pytest.approx(values[float("inf")])
+    torch.testing.assert_close(grads[7.0], grads[float("inf")] * 7.0 / 1001.0, rtol=1e-3, atol=1e-9)
+    assert CDIRegularizer(coverage, decay=0.95).max_gain == pytest.approx(100.0)
+    assert CDIRegularizer(coverage, decay=1.0).max_gain == float("inf")
+    with pytest.raises(ValueError, match="max_gain"):
+        CDIRegularizer(coverage, max_gain=0.5)

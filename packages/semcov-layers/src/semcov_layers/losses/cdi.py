@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -19,6 +21,7 @@ from ._common import as_float
 from .distributed import distributed_sum
 
 __all__ = [
+    "GAIN_BOUND_FACTOR",
     "MEMBERSHIPS",
     "CDIRegularizer",
     "cdi_regularizer",
@@ -33,6 +36,11 @@ MEMBERSHIPS = ("soft", "hard")
 _VARIANCE_TOL = 1e-8
 # Batch membership mass below which an SCG counts as absent when the gradient gain is formed.
 _MIN_BATCH_MASS = 1e-12
+#: The default bound of the gradient gain, in units of its steady-state value 1 / (1 - decay):
+#: at 1 the gain shrinks every SCG with less than its usual batch mass and biases the gradient
+#: (relative bias 0.33 at batch 32), at 5 the bias is that of no bound (0.17 vs 0.15) while a
+#: sliver of mass cannot multiply a sample's gradient by more than 100 (layers README).
+GAIN_BOUND_FACTOR = 5.0
 
 
 def true_class_probability(logits: Tensor, targets: Tensor) -> Tensor:
@@ -235,15 +243,17 @@ def cdi_regularizer(
     return coverage_error_correlation(coverage, support, hits, min_support=min_support)
 
 
-def _gradient_gain(memory: Tensor, batch_support: Tensor) -> Tensor:
-    """Detached ``r_g = (memory_g + s_g) / s_g`` per SCG; 1 where the batch has (almost) no mass.
+def _gradient_gain(memory: Tensor, batch_support: Tensor, max_gain: float) -> Tensor:
+    """Detached ``r_g = min((memory_g + s_g) / s_g, max_gain)`` per SCG; 1 where the batch has
+    (almost) no mass.
 
     Below ``_MIN_BATCH_MASS`` the samples' weights are themselves that small, so their gradient
     is negligible either way and the ratio is left at 1 rather than overflowing.
     """
     present = batch_support > _MIN_BATCH_MASS
     safe = torch.where(present, batch_support, torch.ones_like(batch_support))
-    return torch.where(present, (memory + batch_support) / safe, torch.ones_like(batch_support))
+    gain = torch.where(present, (memory + batch_support) / safe, torch.ones_like(batch_support))
+    return gain.clamp(max=max_gain)
 
 
 def _scale_gradient(value: Tensor, gain: Tensor) -> Tensor:
@@ -277,6 +287,15 @@ class CDIRegularizer(nn.Module):
     every process sees the same statistics and back-propagates through its own samples the
     gradient of the estimate on the global batch.
 
+    The gain is bounded by ``max_gain``, by default ``GAIN_BOUND_FACTOR / (1 - decay)`` (100 at
+    decay 0.95): an SCG with a sliver of mass in a batch (at batch 32 most of 112 SCGs hold 0–1
+    samples) would otherwise get an arbitrarily large ``r_g``, and one sample would dominate the
+    gradient. The bound sits at five times the steady-state gain ``1 / (1 - decay)``, because
+    bounding at the steady-state gain itself shrinks every SCG with less than its usual batch
+    mass and biases the gradient. Paper: no accumulation, so no gain; here: bounded, with bias
+    and spread against the full-batch gradient at batches 32, 64 and 512 measured by
+    ``benchmarks/bench_cdi_gradient.py --quality`` (layers README).
+
     paper: the memory length is not given; here ``decay = 0.95`` (about 20 batches); ``decay = 1``
     accumulates over an epoch (call :meth:`reset` at epoch start), ``decay = 0`` uses the batch
     alone. ``reduction`` does not apply: the loss is one correlation across SCGs.
@@ -288,6 +307,8 @@ class CDIRegularizer(nn.Module):
         threshold: Descriptor threshold of hard membership.
         decay: Factor applied to the running sums before adding a batch, in [0, 1].
         min_support: SCGs whose accumulated support is at or below this are left out.
+        max_gain: Bound of the gradient gain ``r_g``; default ``GAIN_BOUND_FACTOR / (1 - decay)``
+            (no bound at ``decay = 1``); ``math.inf`` leaves it unbounded.
     """
 
     coverage: Tensor
@@ -302,6 +323,7 @@ class CDIRegularizer(nn.Module):
         threshold: float = 0.5,
         decay: float = 0.95,
         min_support: float = 0.0,
+        max_gain: float | None = None,
     ) -> None:
         super().__init__()
         _check_coverage(coverage)
@@ -310,6 +332,11 @@ class CDIRegularizer(nn.Module):
             raise ValueError(f"`decay` must be in [0, 1], got {decay}")
         if min_support < 0:
             raise ValueError(f"`min_support` must be >= 0, got {min_support}")
+        if max_gain is None:
+            max_gain = math.inf if decay == 1.0 else GAIN_BOUND_FACTOR / (1.0 - decay)
+        if not max_gain >= 1.0:
+            raise ValueError(f"`max_gain` must be >= 1, got {max_gain}")
+        self.max_gain = float(max_gain)
         self.membership = membership
         self.threshold = threshold
         self.decay = decay
@@ -370,7 +397,9 @@ class CDIRegularizer(nn.Module):
         )
         batch_support = distributed_sum(support).to(self.running_support.dtype)
         batch_hits = distributed_sum(hits).to(self.running_hits.dtype)
-        gain = _gradient_gain(self.decay * self.running_support, batch_support.detach())
+        gain = _gradient_gain(
+            self.decay * self.running_support, batch_support.detach(), self.max_gain
+        )
         support = self.decay * self.running_support + _scale_gradient(batch_support, gain)
         hits = self.decay * self.running_hits + _scale_gradient(batch_hits, gain)
         if self.training:
@@ -385,5 +414,5 @@ class CDIRegularizer(nn.Module):
         c, k, s = self.coverage.shape
         return (
             f"num_classes={c}, num_descriptors={k}, num_subgroups={s}, "
-            f"membership={self.membership!r}, decay={self.decay}"
+            f"membership={self.membership!r}, decay={self.decay}, max_gain={self.max_gain:g}"
         )
