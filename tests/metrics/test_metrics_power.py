@@ -170,3 +170,31 @@ def test_power_command_bad_input_exits_2_with_one_line(train_csv, extra, expecte
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_report_carries_the_training_sets_class_coverage_and_descriptor_tests():
+    from semcov_metrics import (
+        class_descriptor_coverage,
+        class_permutation_test,
+        semantic_fairness_report,
+    )
+
+    rng = np.random.default_rng(6)
+    p, y, s = _train(rng)
+    report = semantic_fairness_report(
+        train_descriptors=p,
+        train_labels=y,
+        train_subgroups=s,
+        test_descriptors=p[:600],
+        test_labels=y[:600],
+        test_predictions=y[:600],
+        test_subgroups=s[:600],
+        n_permutations=199,
+        seed=3,
+    )
+    expected = class_permutation_test(p, y, n_permutations=199, seed=3)
+    pd.testing.assert_frame_equal(report.descriptor_tests, expected)
+    pd.testing.assert_frame_equal(report.class_coverage, class_descriptor_coverage(p, y))
+    payload = report.to_dict()
+    assert [row["descriptor"] for row in payload["descriptor_tests"]] == ["d0", "d1", "d2", "d3"]
+    assert len(payload["class_coverage"]) == 2 * 4

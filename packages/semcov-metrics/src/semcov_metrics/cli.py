@@ -282,13 +282,30 @@ def _markdown(payload: dict[str, Any], report) -> str:
         "",
         "## Worst SCGs",
         "",
-        "| class | descriptor | subgroup | coverage | support | TPR |",
-        "|---|---|---|---|---|---|",
+        "| class | descriptor | subgroup | coverage | support | TPR [95 % CI] | q-value |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in report.worst_groups(5).itertuples(index=False):
         lines.append(
             f"| {row[0]} | {row.descriptor} | {row.subgroup} | {row.coverage:.3f} | "
-            f"{row.support:.2f} | {row.tpr:.3f} |"
+            f"{row.support:.2f} | {row.tpr:.3f} [{row.tpr_low:.3f}, {row.tpr_high:.3f}] | "
+            f"{row.q_value:.3g} |"
+        )
+    lines += [
+        "",
+        "## Training set: does each concept's coverage differ between classes?",
+        "",
+        "Prevalence-preserving class permutation of the training rows (the released code's "
+        "test); q-values by Benjamini–Hochberg.",
+        "",
+        "| descriptor | between-class variance | null mean | p-value | q-value |",
+        "|---|---|---|---|---|",
+    ]
+    for test in payload["descriptor_tests"]:
+        lines.append(
+            f"| {test['descriptor']} | {_number(test['statistic'])} | "
+            f"{_number(test['null_mean'])} | {_number(test['p_value'])} | "
+            f"{_number(test['q_value'])} |"
         )
     for note in payload["warnings"]:
         lines += ["", f"Note: {note}"]

@@ -76,6 +76,11 @@ class SemanticFairnessReport:
             when not computed.
         roc: ``{subgroup: {"fpr", "tpr", "auc"}}`` for a binary task with scores; else empty.
         fdr: the false-discovery rate behind ``flagged`` (SCGs and intersections).
+        class_coverage: the training set's class × descriptor coverage with each concept's
+            global prevalence and the globally-rare control (:func:`class_descriptor_coverage`).
+        descriptor_tests: per descriptor, "its coverage differs between classes", p- and
+            q-values from the prevalence-preserving class permutation
+            (:func:`class_permutation_test`).
     """
 
     table: pd.DataFrame
@@ -102,6 +107,8 @@ class SemanticFairnessReport:
     intersections: pd.DataFrame = field(default_factory=pd.DataFrame)
     roc: dict[str, dict[str, Any]] = field(default_factory=dict)
     fdr: float = DEFAULT_FDR
+    class_coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    descriptor_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def coverage_error_slope(self) -> float:
@@ -176,6 +183,8 @@ class SemanticFairnessReport:
             "reliability": self.reliability,
             "roc": self.roc,
             "fdr": self.fdr,
+            "class_coverage": records(self.class_coverage),
+            "descriptor_tests": records(self.descriptor_tests),
         }
 
     to_html = to_html  # one self-contained HTML file; needs the html extra

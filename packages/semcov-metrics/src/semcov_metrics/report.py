@@ -241,6 +241,8 @@ def semantic_fairness_report(
         grid=grid,
         membership=membership,
         threshold=threshold,
+        n_permutations=n_permutations,
+        seed=seed,
     )
     power_analysis = None
     if power:
@@ -287,6 +289,8 @@ def semantic_fairness_report(
         strata=sections.strata,
         reliability=sections.reliability,
         intersections=sections.intersections,
+        class_coverage=sections.class_coverage,
+        descriptor_tests=sections.descriptor_tests,
     )
 
 

@@ -1,5 +1,6 @@
 """The audit sections of the fairness report beyond CDI: coverage bands with TPR, ECE and
-reliability curves, per-SCG q-values and flags, and the worst descriptor-pair intersections."""
+reliability curves, per-SCG q-values and flags, the worst descriptor-pair intersections, and the
+training set's class × descriptor coverage with its class-permutation test."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from semcov_metrics.class_coverage import class_descriptor_coverage
 from semcov_metrics.exceptions import UndefinedMetricWarning
 from semcov_metrics.intersections import worst_intersections
+from semcov_metrics.prevalence_null import class_permutation_test
 from semcov_metrics.scg_flags import DEFAULT_FDR, scg_error_q_values
 from semcov_metrics.strata import coverage_strata, stratum_metrics, stratum_reliability
 
@@ -23,12 +26,15 @@ TOP_INTERSECTIONS = 20
 
 @dataclass(frozen=True)
 class ReportSections:
-    """The table with ``band, q_value, flagged``; the strata; reliability; intersections."""
+    """The table with ``band, q_value, flagged``; the strata; reliability; intersections; the
+    training set's class × descriptor coverage and per-descriptor class-permutation test."""
 
     table: pd.DataFrame
     strata: pd.DataFrame
     reliability: dict[str, dict[str, list[float]]]
     intersections: pd.DataFrame
+    class_coverage: pd.DataFrame
+    descriptor_tests: pd.DataFrame
 
 
 def report_sections(
@@ -42,6 +48,8 @@ def report_sections(
     membership: str,
     threshold: Any,
     fdr: float = DEFAULT_FDR,
+    n_permutations: int = 1000,
+    seed: int = 0,
 ) -> ReportSections:
     """Every section from the report's table and its inputs (arrays as the report holds them:
     descriptors (N, K), raw labels and subgroups (N,), predicted labels (N,))."""
@@ -82,8 +90,18 @@ def report_sections(
                 name: [float(v) for v in rows[name]]
                 for name in ("confidence", "accuracy", "weight")
             }
+    dataset = {"descriptor_names": grid.descriptors, "classes": grid.classes}
+    class_coverage = class_descriptor_coverage(train[0], train[1], **dataset)
+    with warnings.catch_warnings():
+        # A concept labelled in one class only has no test; its p-value is NaN and says so.
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        descriptor_tests = class_permutation_test(
+            train[0], train[1], n_permutations=n_permutations, seed=seed, **dataset
+        )
     if len(grid.descriptors) < 2:
-        return ReportSections(table, strata, reliability, pd.DataFrame())
+        return ReportSections(
+            table, strata, reliability, pd.DataFrame(), class_coverage, descriptor_tests
+        )
     with warnings.catch_warnings():
         # An intersection search with no pair above min_support says so in its counts.
         warnings.simplefilter("ignore", UndefinedMetricWarning)
@@ -99,5 +117,10 @@ def report_sections(
             **axes,
         )
     return ReportSections(
-        table=table, strata=strata, reliability=reliability, intersections=found.table
+        table=table,
+        strata=strata,
+        reliability=reliability,
+        intersections=found.table,
+        class_coverage=class_coverage,
+        descriptor_tests=descriptor_tests,
     )
