@@ -19,8 +19,8 @@ from semcov_train.alignment import (
     batched_recall_at_1,
     mean_descriptors,
 )
-from semcov_train.distributed import DistContext
 from semcov_train.evaluate import predict
+from semcov_train.runtime.distributed import DistContext
 
 
 @dataclass

@@ -28,8 +28,8 @@ from semcov_metrics.cell_permutation import MIN_TEST_PERMUTATIONS
 
 from .audit_card import audit_context, default_card, load_user_card, merge_card
 from .audit_inputs import AuditInputs, check_run_dir, read_audit_inputs
-from .distributed import setup_distributed
 from .rundir import AUDIT_DIR, BEST_CHECKPOINT, CHECKPOINT_DIR
+from .runtime.distributed import setup_distributed
 
 __all__ = ["AUDIT_FILES", "audit_run", "main"]
 
@@ -182,9 +182,9 @@ def _sensitivity(
     from ._registry import lookup
     from .audit_inputs import rebuild_test_dataset
     from .descriptor_sensitivity import sensitivity_passes, sensitivity_table
-    from .device_policy import amp_dtype, use_channels_last
     from .methods import METHODS
     from .run_model import build_run_model
+    from .runtime.device_policy import amp_dtype, use_channels_last
 
     config = inputs.config if device is None else inputs.config.replace(device=device)
     if not lookup(METHODS, config.method, "method").takes_descriptors:
@@ -242,8 +242,8 @@ def _write(
     html: bool,
     notes: _Notes,
 ) -> None:
-    from .checkpoint import atomic_write_bytes, atomic_write_json
     from .evaluate import json_ready, scg_frame
+    from .runtime.checkpoint import atomic_write_bytes, atomic_write_json
 
     folder.mkdir(parents=True, exist_ok=True)
     context = audit_context(inputs)

@@ -14,7 +14,7 @@ import torch
 
 from ._registry import lookup
 from .config import N_FOLDS, TrainConfig
-from .distributed import DistContext, barrier
+from .runtime.distributed import DistContext, barrier
 from .split_parts import split_tables, test_draw_table
 from .synthetic_data import prepare_synthetic
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .device_policy import autocast
+from .runtime.device_policy import autocast
 from .threshold import DecisionThreshold, decide
 
 __all__ = [

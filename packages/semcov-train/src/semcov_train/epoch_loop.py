@@ -8,11 +8,11 @@ import time
 import torch
 import torch.distributed as dist
 
-from .checkpoint import set_rng_state
 from .config import TrainConfig
-from .distributed import DistContext, derive_seed, seed_everything
 from .preemption import PreemptionGuard, TrainingPreempted, epoch_progress, stop_requested
 from .run_checkpoints import RunCheckpoints
+from .runtime.checkpoint import set_rng_state
+from .runtime.distributed import DistContext, derive_seed, seed_everything
 from .training_setup import TrainingParts, TrainLoaders
 from .training_state import TrainingState
 

@@ -15,8 +15,8 @@ from torch.utils.data import DataLoader
 
 from semcov_metrics.performance import PERFORMANCE_KEYS
 
-from .device_policy import autocast
-from .distributed import DistContext, all_gather_objects
+from .runtime.device_policy import autocast
+from .runtime.distributed import DistContext, all_gather_objects
 from .threshold import DecisionThreshold, choose_threshold, decide
 
 __all__ = [

@@ -2,8 +2,8 @@
 
 An objective is called as ``objective(output, batch, context)`` with the model output, the batch
 dict (``label``, ``descriptors``, ``subgroup``, optionally ``soft_target`` after batch mixing)
-and the :class:`~semcov_train.distributed.DistContext`; it returns a dict whose ``"loss"`` is
-back-propagated and whose other entries are logged (detached) per epoch.
+and the :class:`~semcov_train.runtime.distributed.DistContext`; it returns a dict whose
+``"loss"`` is back-propagated and whose other entries are logged (detached) per epoch.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .distributed import DistContext, gather_tensor, gather_with_grad
+from .runtime.distributed import DistContext, gather_tensor, gather_with_grad
 
 __all__ = [
     "CrossEntropyObjective",

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
-from .device_policy import amp_dtype, autocast, use_channels_last
 from .run_model import RunAxes, build_run_model, load_run_config, training_split
+from .runtime.device_policy import amp_dtype, autocast, use_channels_last
 
 __all__ = ["PredictionOutput", "load_run_config", "main", "predict_csv"]
 
@@ -186,8 +186,8 @@ def predict_csv(
 
     from semcov_data import SemCovDataset, build_image_cache, drop_bad_images, eval_transform
 
-    from .distributed import setup_distributed
     from .evaluate import json_ready
+    from .runtime.distributed import setup_distributed
 
     unknown = sorted(set(overrides) - set(PREDICT_OVERRIDES))
     if unknown:
@@ -285,7 +285,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``semcov-train predict --run RUN --csv-path NEW.csv --out preds.csv``; exit code."""
-    from .checkpoint import atomic_write_bytes, atomic_write_json
+    from .runtime.checkpoint import atomic_write_bytes, atomic_write_json
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")

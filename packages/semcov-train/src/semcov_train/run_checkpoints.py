@@ -3,7 +3,7 @@
 ``last.pt`` is everything an exact resume needs (written after every epoch, and at the
 current step on SIGTERM); ``best.pt`` is the model and objective of the best validation-AUC
 epoch, which the test split is evaluated with. Both are written by the main process only,
-atomically (:func:`semcov_train.checkpoint.save_checkpoint`).
+atomically (:func:`semcov_train.runtime.checkpoint.save_checkpoint`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 
 import torch
 
-from .checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from .config import TrainConfig
-from .distributed import DistContext, barrier
 from .evaluate import json_ready
 from .preemption import check_progress
 from .rundir import BEST_CHECKPOINT, CHECKPOINT_DIR, LAST_CHECKPOINT, changed_settings
+from .runtime.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from .runtime.distributed import DistContext, barrier
 from .training_setup import TrainingParts
 from .training_state import TrainingState
 

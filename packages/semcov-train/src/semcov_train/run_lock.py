@@ -182,7 +182,7 @@ def lock_run_directory(run_dir: str | Path, context):
     Rank 0 takes the lock; every rank learns the outcome, so under ``torchrun`` all processes
     stop with the same :class:`RunDirectoryLocked` instead of waiting at a barrier.
     """
-    from .distributed import all_gather_objects
+    from .runtime.distributed import all_gather_objects
 
     lock = RunLock(run_dir)
     error = None

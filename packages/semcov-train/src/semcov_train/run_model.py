@@ -88,8 +88,8 @@ def build_run_model(
         ValueError: the method cannot be rebuilt (an encoder whose weights folder is gone).
     """
     from ._registry import lookup
-    from .checkpoint import load_checkpoint
     from .methods import METHODS
+    from .runtime.checkpoint import load_checkpoint
 
     method = lookup(METHODS, config.method, "method")
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import cast
 
 from .config import TrainConfig
-from .distributed import DistContext, barrier
+from .runtime.distributed import DistContext, barrier
 
 __all__ = ["prepare_synthetic"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .device_policy import autocast, float_output
-from .distributed import DistContext
+from .runtime.device_policy import autocast, float_output
+from .runtime.distributed import DistContext
 
 __all__ = ["TrainStep"]
 
@@ -21,8 +21,8 @@ class TrainStep(nn.Module):
     Args:
         model: called as ``model(images, batch["descriptors"])``.
         objective: called as ``objective(output, batch, context)``.
-        context: the process's :class:`~semcov_train.distributed.DistContext`.
-        amp: autocast dtype (:func:`semcov_train.device_policy.amp_dtype`), or None.
+        context: the process's :class:`~semcov_train.runtime.distributed.DistContext`.
+        amp: autocast dtype (:func:`semcov_train.runtime.device_policy.amp_dtype`), or None.
     """
 
     def __init__(

@@ -19,18 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checkpoint import atomic_write, atomic_write_bytes, atomic_write_json
 from .config import TrainConfig
 from .datasets import DataBundle, check_data_root, prepare_data
-from .device_policy import amp_dtype, use_channels_last
-from .distributed import (
-    DistContext,
-    all_gather_objects,
-    barrier,
-    sampling_summary,
-    setup_distributed,
-    teardown_distributed,
-)
 from .epoch_loop import EpochLoop
 from .evaluate import (
     PERFORMANCE_KEYS,
@@ -61,6 +51,16 @@ from .rundir import (
     read_history_rows,
     run_directory,
     train_descriptors_frame,
+)
+from .runtime.checkpoint import atomic_write, atomic_write_bytes, atomic_write_json
+from .runtime.device_policy import amp_dtype, use_channels_last
+from .runtime.distributed import (
+    DistContext,
+    all_gather_objects,
+    barrier,
+    sampling_summary,
+    setup_distributed,
+    teardown_distributed,
 )
 from .train_step import TrainStep
 from .training_setup import build_loaders, build_parts

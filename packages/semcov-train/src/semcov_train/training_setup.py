@@ -15,7 +15,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 from .augment import BatchAugmentation, batch_augmentation
 from .config import TrainConfig
 from .datasets import DataBundle
-from .distributed import (
+from .methods import Method
+from .runtime.distributed import (
     DistContext,
     ShardSampler,
     WeightedDistributedSampler,
@@ -24,7 +25,6 @@ from .distributed import (
     uniform_sampler,
     worker_init,
 )
-from .methods import Method
 from .schedule import cosine_schedule
 from .train_step import TrainStep
 

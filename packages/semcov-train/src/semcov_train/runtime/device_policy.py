@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
 __all__ = ["amp_dtype", "autocast", "float_output", "use_channels_last"]
 
