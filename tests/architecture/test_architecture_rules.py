@@ -14,8 +14,8 @@ import pytest
 
 from semcov_train.cli import config_from_args
 from semcov_train.config import PRESETS
+from semcov_train.evaluation.predict import _parser as predict_parser
 from semcov_train.experiments.command_line import app_parser, parse_app_args
-from semcov_train.predict import _parser as predict_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(ROOT.glob("packages/*/src"))

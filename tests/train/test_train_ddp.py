@@ -28,7 +28,7 @@ WORKER = textwrap.dedent(
     import torch
 
     from semcov_train.runtime.distributed import DistContext, all_gather_objects, setup_distributed
-    from semcov_train.objectives import (
+    from semcov_train.methods.objectives import (
         GroupDROObjective,
         NIRObjective,
         SemanticScaleObjective,

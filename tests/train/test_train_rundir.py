@@ -33,7 +33,7 @@ from semcov_train.rundir import (
     settings_overrides,
 )
 from semcov_train.runtime.checkpoint import atomic_write_json
-from semcov_train.trainer import finished_results as trainer_finished_results
+from semcov_train.training.trainer import finished_results as trainer_finished_results
 
 
 def _finish(config, results: dict | None = None) -> None:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from semcov_train.datasets import fold_parts
-from semcov_train.evaluate import bootstrap_performance, json_ready
+from semcov_train.evaluation.evaluate import bootstrap_performance, json_ready
+from semcov_train.inputs.datasets import fold_parts
 from semcov_train.runtime.checkpoint import (
     atomic_write,
     atomic_write_json,
@@ -157,7 +157,7 @@ def test_bootstrap_intervals_bracket_the_estimate():
 
 
 def test_float_output_lifts_low_precision_fields():
-    from semcov_train.models import ClassifierOutput
+    from semcov_train.methods.models import ClassifierOutput
     from semcov_train.runtime.device_policy import float_output
 
     output = ClassifierOutput(torch.zeros(2, 2, dtype=torch.bfloat16), torch.zeros(2, 3))

@@ -67,8 +67,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .datasets import DATASETS
-    from .methods import METHODS
+    from .inputs.datasets import DATASETS
+    from .methods.registry import METHODS
 
     parser = _Parser(
         prog="semcov-train",
@@ -132,24 +132,25 @@ def config_from_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, bo
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m semcov_train`` and ``semcov-train``; returns the exit code.
 
-    ``semcov-train predict ...`` applies a trained run to new images (:mod:`semcov_train.predict`),
-    ``semcov-train audit ...`` audits a trained run (:mod:`semcov_train.audit`); anything else
-    trains. Exit codes: 0 done, 2 bad input (one line on stderr), 75 stopped on
-    SIGTERM with a checkpoint (:data:`~semcov_train.preemption.PREEMPTED_EXIT_CODE`).
+    ``semcov-train predict ...`` applies a trained run to new images
+    (:mod:`semcov_train.evaluation.predict`), ``semcov-train audit ...`` audits a trained run
+    (:mod:`semcov_train.audit.run_audit`); anything else trains. Exit codes: 0 done, 2 bad input
+    (one line on stderr), 75 stopped on SIGTERM with a checkpoint
+    (:data:`~semcov_train.training.preemption.PREEMPTED_EXIT_CODE`).
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["predict"]:
-        from .predict import main as predict_main
+        from .evaluation.predict import main as predict_main
 
         return predict_main(args[1:])
     if args[:1] == ["audit"]:
-        from .audit import main as audit_main
+        from .audit.run_audit import main as audit_main
 
         return audit_main(args[1:])
-    from .methods import METHODS, check_available
-    from .models import MissingWeightsError
-    from .preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
-    from .trainer import train
+    from .methods.models import MissingWeightsError
+    from .methods.registry import METHODS, check_available
+    from .training.preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
+    from .training.trainer import train
 
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config, resume = config_from_args(args)
         from ._registry import lookup
-        from .datasets import DATASETS
+        from .inputs.datasets import DATASETS
 
         lookup(METHODS, config.method, "method")
         lookup(DATASETS, config.dataset, "dataset")

@@ -6,7 +6,8 @@ oracle ceiling of the synthetic benchmark, and paired differences with their int
   "SemCovNet (shuffled descriptors)" keeps the modules but permutes p within (class, subgroup)
   cells. A gain of SemCovNet over ENet-B0 that the late-fusion row matches comes from access to
   p; one that the shuffled row keeps does not come from the per-sample descriptors.
-- **Oracle** (synthetic data): :func:`semcov_train.oracle.oracle_ceiling` on each fold's split.
+- **Oracle** (synthetic data): :func:`semcov_train.methods.oracle.oracle_ceiling` on each fold's
+split.
 - **Paired differences** (:func:`semcov_train.reporting.paired_differences`): ``d ± h`` over
   the (fold, seed) pairs two methods share, as table rows and as sentences for the notes.
 
@@ -50,7 +51,7 @@ def oracle_rows(
     datasets, ``milk10k-dermoscopic``); default the modality itself.
     """
     from semcov_train import make_config
-    from semcov_train.oracle import oracle_ceiling
+    from semcov_train.methods.oracle import oracle_ceiling
 
     from .command_line import app_settings
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from semcov_train import PRESETS, TrainConfig, run_directory
-from semcov_train.run_lock import RunDirectoryLocked
 from semcov_train.rundir import RESULTS_FILE, read_results
+from semcov_train.training.run_lock import RunDirectoryLocked
 
 #: ``Outcome.error`` of a run another live process is training (a shard or worker elsewhere):
 #: reported, not a failure.
@@ -132,7 +132,7 @@ def _render_synthetic(configs: Sequence[TrainConfig]) -> None:
     """Render the synthetic benchmarks (pools and test draws) the runs need, here, before the
     workers start: they would otherwise render the same one side by side. A benchmark already
     rendered is only checked."""
-    from semcov_train.split_parts import prepare_synthetic_parts
+    from semcov_train.inputs.split_parts import prepare_synthetic_parts
 
     for config in configs:
         if config.dataset == "synthetic" and config.data_root is None:

@@ -125,7 +125,7 @@ def worker_init(worker_id: int) -> None:
     """DataLoader ``worker_init_fn``: python and numpy follow the worker's torch seed, which the
     loader derives from its generator (seeded per epoch and rank by the trainer); the worker
     drops its inherited copies of the run-directory lock (:func:`close_inherited_locks`)."""
-    from ..run_lock import close_inherited_locks
+    from ..training.run_lock import close_inherited_locks
 
     close_inherited_locks()
     seed = torch.initial_seed() % 2**32

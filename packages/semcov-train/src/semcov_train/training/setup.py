@@ -12,11 +12,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from .augment import BatchAugmentation, batch_augmentation
-from .config import TrainConfig
-from .datasets import DataBundle
-from .methods import Method
-from .runtime.distributed import (
+from ..config import TrainConfig
+from ..inputs.augment import BatchAugmentation, batch_augmentation
+from ..inputs.datasets import DataBundle
+from ..methods.registry import Method
+from ..runtime.distributed import (
     DistContext,
     ShardSampler,
     WeightedDistributedSampler,
@@ -60,10 +60,12 @@ class TrainingParts:
         model: the method's model.
         objective: the method's objective (may hold parameters and state, e.g. the DVA
             temperature, GroupDRO's group weights).
-        step_module: model and objective as one :class:`~semcov_train.train_step.TrainStep`.
+        step_module: model and objective as one
+        :class:`~semcov_train.training.train_step.TrainStep`.
         step: `step_module`, wrapped in ``DistributedDataParallel`` under DDP.
         optimizer: Adam over the trainable parameters of `step_module`.
-        scheduler: :func:`~semcov_train.schedule.cosine_schedule`, stepped per optimisation step.
+        scheduler: :func:`~semcov_train.training.schedule.cosine_schedule`, stepped per
+        optimisation step.
         scaler: the AMP gradient scaler (enabled for fp16 on CUDA only).
         batch_augment: the on-device batch augmentation, or None.
         mixer: the method's batch mixer (``semcov_data.mixing.BatchMixer``), or None.

@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import TrainConfig
-from .datasets import AxisCounts
-from .rundir import (
+from ..config import TrainConfig
+from ..inputs.datasets import AxisCounts
+from ..rundir import (
     BEST_CHECKPOINT,
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -87,9 +87,9 @@ def build_run_model(
     Raises:
         ValueError: the method cannot be rebuilt (an encoder whose weights folder is gone).
     """
-    from ._registry import lookup
-    from .methods import METHODS
-    from .runtime.checkpoint import load_checkpoint
+    from .._registry import lookup
+    from ..methods.registry import METHODS
+    from ..runtime.checkpoint import load_checkpoint
 
     method = lookup(METHODS, config.method, "method")
     try:
@@ -110,7 +110,7 @@ def training_split(config: TrainConfig):
     Raises:
         ValueError, FileNotFoundError: the data is not where ``config.json`` says.
     """
-    from .datasets import load_split
+    from ..inputs.datasets import load_split
 
     return load_split(config).tables["train"]
 

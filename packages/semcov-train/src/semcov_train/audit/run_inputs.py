@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import TrainConfig
-from .run_model import RunAxes, load_run_config, run_threshold, training_split
-from .rundir import (
+from ..config import TrainConfig
+from ..evaluation.run_model import RunAxes, load_run_config, run_threshold, training_split
+from ..evaluation.threshold import DecisionThreshold, decide
+from ..rundir import (
     CONFIG_FILE,
     PREDICTIONS_FILE,
     RESULTS_FILE,
@@ -23,7 +24,6 @@ from .rundir import (
     read_train_descriptors,
     train_descriptors_frame,
 )
-from .threshold import DecisionThreshold, decide
 
 __all__ = [
     "REBUILT_SOURCE",
@@ -201,7 +201,7 @@ def rebuild_test_dataset(inputs: AuditInputs, config: TrainConfig):
     """
     from semcov_data import SemCovDataset, eval_transform
 
-    from .datasets import load_split
+    from ..inputs.datasets import load_split
 
     split = load_split(config)
     table = split.tables["test"]

@@ -15,8 +15,8 @@ from torch.utils.data import DataLoader
 
 from semcov_metrics.performance import PERFORMANCE_KEYS
 
-from .runtime.device_policy import autocast
-from .runtime.distributed import DistContext, all_gather_objects
+from ..runtime.device_policy import autocast
+from ..runtime.distributed import DistContext, all_gather_objects
 from .threshold import DecisionThreshold, choose_threshold, decide
 
 __all__ = [
@@ -51,8 +51,8 @@ class Predictions:
         descriptor_embedding: SemCovNet's Linear(p) (N, D), or None.
         loss: mean cross-entropy.
         image_embedding: z of a pass with every p replaced by the training-mean descriptor
-            vector (N, D), for descriptor–image alignment (:mod:`semcov_train.alignment`);
-            None when not computed.
+            vector (N, D), for descriptor–image alignment
+            (:mod:`semcov_train.evaluation.alignment`); None when not computed.
     """
 
     index: np.ndarray
@@ -83,7 +83,7 @@ def predict(
     so each rank returns the predictions of the whole (un-padded) split, sorted by index.
 
     `descriptors` (K,), when given, replaces every sample's descriptor scores (the image-only
-    pass of :mod:`semcov_train.alignment`)."""
+    pass of :mod:`semcov_train.evaluation.alignment`)."""
     from tqdm.auto import tqdm
 
     was_training = model.training

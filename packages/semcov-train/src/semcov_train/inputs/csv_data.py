@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
 __all__ = ["SPLIT_NAMES", "csv_columns", "load_csv_table", "split_parts", "user_split"]
 

@@ -15,9 +15,9 @@ that budget (measured: EfficientNet-B0 from scratch stays at chance; a ViT-Ti/16
 Both are plain timm models (``timm.create_model(name, num_classes=…, img_size=…)``,
 ``forward_features``, ``forward_head``), built through timm's public ``create_model`` with
 architecture arguments, and have no pretrained weights. Importing this module registers them;
-:mod:`semcov_train.methods` imports it. Paper: EfficientNet-B0 / ViT-B/16 with ImageNet weights;
-here, on the CPU presets: these stand-ins from scratch (measured in the semcov-train README,
-"Presets").
+:mod:`semcov_train.methods.registry` imports it. Paper: EfficientNet-B0 / ViT-B/16 with ImageNet
+weights; here, on the CPU presets: these stand-ins from scratch (measured in the semcov-train
+README, "Presets").
 """
 
 from __future__ import annotations

@@ -78,14 +78,14 @@ def split_tables(config, table, context=None, *, test=None, parts=None) -> dict:
         test: the test draw's table when the caller loaded it already
             (:func:`test_draw_table`); loaded here otherwise.
         parts: the part of every row of `table` when the caller split it already
-            (:func:`semcov_train.csv_data.split_parts`); split here otherwise.
+            (:func:`semcov_train.inputs.csv_data.split_parts`); split here otherwise.
 
     Raises:
         ValueError: a part is empty, or the test draw's SCG axes differ from the pool's.
     """
-    from ._registry import lookup
+    from .._registry import lookup
+    from ..methods.registry import METHODS
     from .csv_data import split_parts
-    from .methods import METHODS
     from .shuffle import shuffle_within_cells
 
     if parts is None:

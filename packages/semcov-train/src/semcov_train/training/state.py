@@ -23,8 +23,8 @@ class TrainingState:
         bad_epochs: epochs since the best one (early stopping counts these).
         stopped_early: the run stopped before ``epochs`` (``patience`` bad epochs).
         progress: inside an epoch, what resuming at the same step needs (see
-            :func:`semcov_train.preemption.epoch_progress`, plus the epoch's ``lr``); None at
-            an epoch boundary.
+            :func:`semcov_train.training.preemption.epoch_progress`, plus the epoch's ``lr``); None
+            at an epoch boundary.
     """
 
     epoch: int = 0

@@ -20,7 +20,7 @@ import socket
 import time
 from pathlib import Path
 
-from .rundir import LOCK_FILE
+from ..rundir import LOCK_FILE
 
 try:
     import fcntl
@@ -95,7 +95,7 @@ class RunLock:
         ...     RunLock(folder).acquire()  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        semcov_train.run_lock.RunDirectoryLocked: run directory ... is in use by pid ...
+        semcov_train.training.run_lock.RunDirectoryLocked: run directory ... is in use by pid ...
     """
 
     def __init__(self, run_dir: str | Path) -> None:
@@ -182,7 +182,7 @@ def lock_run_directory(run_dir: str | Path, context):
     Rank 0 takes the lock; every rank learns the outcome, so under ``torchrun`` all processes
     stop with the same :class:`RunDirectoryLocked` instead of waiting at a barrier.
     """
-    from .runtime.distributed import all_gather_objects
+    from ..runtime.distributed import all_gather_objects
 
     lock = RunLock(run_dir)
     error = None

@@ -13,14 +13,14 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig
-from .evaluate import json_ready
+from ..config import TrainConfig
+from ..evaluation.evaluate import json_ready
+from ..rundir import BEST_CHECKPOINT, CHECKPOINT_DIR, LAST_CHECKPOINT, changed_settings
+from ..runtime.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from ..runtime.distributed import DistContext, barrier
 from .preemption import check_progress
-from .rundir import BEST_CHECKPOINT, CHECKPOINT_DIR, LAST_CHECKPOINT, changed_settings
-from .runtime.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
-from .runtime.distributed import DistContext, barrier
-from .training_setup import TrainingParts
-from .training_state import TrainingState
+from .setup import TrainingParts
+from .state import TrainingState
 
 __all__ = ["CHECKPOINT_FORMAT", "RunCheckpoints"]
 

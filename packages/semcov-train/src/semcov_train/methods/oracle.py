@@ -26,8 +26,8 @@ def oracle_ceiling(config, *, model: str = "boosting") -> float:
     """
     from semcov_data.synthetic_oracle import oracle_auc, read_scenes
 
-    from .datasets import load_table
-    from .split_parts import prepare_synthetic_parts, split_tables
+    from ..inputs.datasets import load_table
+    from ..inputs.split_parts import prepare_synthetic_parts, split_tables
 
     if config.dataset != "synthetic":
         raise ValueError(

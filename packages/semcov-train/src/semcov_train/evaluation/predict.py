@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .config import TrainConfig
+from ..config import TrainConfig
+from ..runtime.device_policy import amp_dtype, autocast, use_channels_last
 from .run_model import RunAxes, build_run_model, load_run_config, training_split
-from .runtime.device_policy import amp_dtype, autocast, use_channels_last
 
 __all__ = ["PredictionOutput", "load_run_config", "main", "predict_csv"]
 
@@ -59,7 +59,7 @@ class PredictionOutput:
 
 
 def _table_for(config: TrainConfig, csv_path: Path, root: Path | None, resolved: dict):
-    from .csv_data import csv_columns, load_csv_table
+    from ..inputs.csv_data import csv_columns, load_csv_table
 
     if not csv_path.is_file():
         raise ValueError(f"csv_path: {str(csv_path)!r} is not a file")
@@ -186,8 +186,8 @@ def predict_csv(
 
     from semcov_data import SemCovDataset, build_image_cache, drop_bad_images, eval_transform
 
+    from ..runtime.distributed import setup_distributed
     from .evaluate import json_ready
-    from .runtime.distributed import setup_distributed
 
     unknown = sorted(set(overrides) - set(PREDICT_OVERRIDES))
     if unknown:
@@ -260,7 +260,7 @@ def predict_csv(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .cli import _Parser
+    from ..cli import _Parser
 
     parser = _Parser(
         prog="semcov-train predict",
@@ -285,7 +285,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``semcov-train predict --run RUN --csv-path NEW.csv --out preds.csv``; exit code."""
-    from .runtime.checkpoint import atomic_write_bytes, atomic_write_json
+    from ..runtime.checkpoint import atomic_write_bytes, atomic_write_json
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")

@@ -8,7 +8,7 @@ break resume. Nothing is written twice: a field's default is the option's defaul
 are ``ENCODER_OPTION_CHOICES``, its range is checked by building the options, and the field to
 option mapping is derived from the options' fields (:func:`semcov_fields`, which also refuses a
 ``semcov_*`` field that is not an option of the same type). Only ``semcov_order`` differs: it
-adds ``auto``, resolved per modality by :func:`semcov_train.resolve.resolve_semcov_order`.
+adds ``auto``, resolved per modality by :func:`semcov_train.inputs.resolve.resolve_semcov_order`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
 __all__ = ["cosine_schedule", "lr_factor"]
 

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .runtime.device_policy import autocast
-from .threshold import DecisionThreshold, decide
+from ..evaluation.threshold import DecisionThreshold, decide
+from ..runtime.device_policy import autocast
 
 __all__ = [
     "SENSITIVITY_COLUMNS",

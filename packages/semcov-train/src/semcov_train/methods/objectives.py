@@ -13,7 +13,7 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .runtime.distributed import DistContext, gather_tensor, gather_with_grad
+from ..runtime.distributed import DistContext, gather_tensor, gather_with_grad
 
 __all__ = [
     "CrossEntropyObjective",

@@ -8,8 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .rundir import HISTORY_FILE, TENSORBOARD_DIR
-from .runtime.checkpoint import atomic_write_bytes
+from ..rundir import HISTORY_FILE, TENSORBOARD_DIR
+from ..runtime.checkpoint import atomic_write_bytes
 
 __all__ = ["HistoryWriter"]
 

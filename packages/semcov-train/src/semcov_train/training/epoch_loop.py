@@ -8,20 +8,20 @@ import time
 import torch
 import torch.distributed as dist
 
-from .config import TrainConfig
+from ..config import TrainConfig
+from ..runtime.checkpoint import set_rng_state
+from ..runtime.distributed import DistContext, derive_seed, seed_everything
 from .preemption import PreemptionGuard, TrainingPreempted, epoch_progress, stop_requested
 from .run_checkpoints import RunCheckpoints
-from .runtime.checkpoint import set_rng_state
-from .runtime.distributed import DistContext, derive_seed, seed_everything
-from .training_setup import TrainingParts, TrainLoaders
-from .training_state import TrainingState
+from .setup import TrainingParts, TrainLoaders
+from .state import TrainingState
 
 __all__ = ["EpochLoop"]
 
 
 class EpochLoop:
     """Trains one epoch at a time; on a stop request (SIGTERM) it writes ``last.pt`` at the
-    current step and raises :class:`~semcov_train.preemption.TrainingPreempted`.
+    current step and raises :class:`~semcov_train.training.preemption.TrainingPreempted`.
 
     Args:
         config: the run's settings.

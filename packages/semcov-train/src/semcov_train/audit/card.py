@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .audit_inputs import AuditInputs
-from .rundir import provenance
+from ..rundir import provenance
+from .run_inputs import AuditInputs
 
 __all__ = ["audit_context", "default_card", "load_user_card", "merge_card"]
 

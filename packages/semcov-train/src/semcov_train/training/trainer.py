@@ -1,10 +1,10 @@
 """The trainer: one run of one method, from its data to its run directory; resumable, DDP-aware.
 
-The pieces live by concept: :mod:`~semcov_train.training_setup` (loaders, model,
-optimisation), :mod:`~semcov_train.epoch_loop` (the steps of an epoch),
-:mod:`~semcov_train.training_state` (epochs, best epoch, early stopping),
-:mod:`~semcov_train.run_checkpoints` (``last.pt`` / ``best.pt``) and
-:mod:`~semcov_train.history` (``history.csv``); this module runs them in order.
+The pieces live by concept: :mod:`~semcov_train.training.setup` (loaders, model,
+optimisation), :mod:`~semcov_train.training.epoch_loop` (the steps of an epoch),
+:mod:`~semcov_train.training.state` (epochs, best epoch, early stopping),
+:mod:`~semcov_train.training.run_checkpoints` (``last.pt`` / ``best.pt``) and
+:mod:`~semcov_train.training.history` (``history.csv``); this module runs them in order.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import TrainConfig
-from .datasets import DataBundle, check_data_root, prepare_data
-from .epoch_loop import EpochLoop
-from .evaluate import (
+from ..config import TrainConfig
+from ..evaluation.evaluate import (
     PERFORMANCE_KEYS,
     Predictions,
     evaluate_test,
@@ -32,13 +30,10 @@ from .evaluate import (
     validation_metrics,
     validation_threshold,
 )
-from .history import HistoryWriter
-from .methods import Method, check_available, resolve_backbone, resolve_weights
-from .preemption import PreemptionGuard, TrainingPreempted, stop_requested
-from .resolve import resolve_config
-from .run_checkpoints import RunCheckpoints
-from .run_lock import lock_run_directory
-from .rundir import (
+from ..inputs.datasets import DataBundle, check_data_root, prepare_data
+from ..inputs.resolve import resolve_config
+from ..methods.registry import Method, check_available, resolve_backbone, resolve_weights
+from ..rundir import (
     CONFIG_FILE,
     DONE_FILE,
     PREDICTIONS_FILE,
@@ -52,9 +47,9 @@ from .rundir import (
     run_directory,
     train_descriptors_frame,
 )
-from .runtime.checkpoint import atomic_write, atomic_write_bytes, atomic_write_json
-from .runtime.device_policy import amp_dtype, use_channels_last
-from .runtime.distributed import (
+from ..runtime.checkpoint import atomic_write, atomic_write_bytes, atomic_write_json
+from ..runtime.device_policy import amp_dtype, use_channels_last
+from ..runtime.distributed import (
     DistContext,
     all_gather_objects,
     barrier,
@@ -62,9 +57,14 @@ from .runtime.distributed import (
     setup_distributed,
     teardown_distributed,
 )
+from .epoch_loop import EpochLoop
+from .history import HistoryWriter
+from .preemption import PreemptionGuard, TrainingPreempted, stop_requested
+from .run_checkpoints import RunCheckpoints
+from .run_lock import lock_run_directory
+from .setup import build_loaders, build_parts
+from .state import TrainingState
 from .train_step import TrainStep
-from .training_setup import build_loaders, build_parts
-from .training_state import TrainingState
 
 __all__ = [
     "RunResult",
@@ -291,7 +291,7 @@ class _Trainer:
         threshold = validation_threshold(self._evaluate("val"), data, config)
         predictions = self._evaluate("test")
         if predictions.descriptor_embedding is not None:
-            from .alignment import mean_descriptors
+            from ..evaluation.alignment import mean_descriptors
 
             train_mean = mean_descriptors(data.split_arrays("train")["descriptors"])
             image_only = self._evaluate("test", descriptors=train_mean)

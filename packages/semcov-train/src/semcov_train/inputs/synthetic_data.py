@@ -12,8 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import cast
 
-from .config import TrainConfig
-from .runtime.distributed import DistContext, barrier
+from ..config import TrainConfig
+from ..runtime.distributed import DistContext, barrier
 
 __all__ = ["prepare_synthetic"]
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._registry import lookup
-from .config import N_FOLDS, TrainConfig
-from .runtime.distributed import DistContext, barrier
+from .._registry import lookup
+from ..config import N_FOLDS, TrainConfig
+from ..runtime.distributed import DistContext, barrier
 from .split_parts import split_tables, test_draw_table
 from .synthetic_data import prepare_synthetic
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .runtime.device_policy import autocast, float_output
-from .runtime.distributed import DistContext
+from ..runtime.device_policy import autocast, float_output
+from ..runtime.distributed import DistContext
 
 __all__ = ["TrainStep"]
 

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._registry import lookup
-from .config import TrainConfig
+from .._registry import lookup
+from ..config import TrainConfig
 from .models import EncoderClassifier, TimmClassifier, load_clip_encoder, timm_api, timm_kwargs
 from .objectives import (
     CrossEntropyObjective,
@@ -44,7 +44,7 @@ class Method:
         description: one line.
         build_model: ``(config, data, method) -> nn.Module``.
         build_objective: ``(config, data, model) -> nn.Module`` (see
-            :mod:`semcov_train.objectives`).
+            :mod:`semcov_train.methods.objectives`).
         backbone: timm backbone at ``model_scale="paper"`` (the ``paper`` preset): the
             paper's model.
         small_backbone: timm backbone at ``model_scale="small"`` (the ``quick`` preset), a
@@ -56,7 +56,8 @@ class Method:
             ``<cache>/models``; None for timm models.
         download_hint: how to fill that folder.
         shuffle_descriptors: permute the descriptor vectors within each (class, subgroup) cell
-            of every split part at load time (:mod:`semcov_train.shuffle`), training and test.
+            of every split part at load time (:mod:`semcov_train.inputs.shuffle`), training and
+            test.
         takes_descriptors: the model reads the descriptor scores p of each image (every model
             is called as ``model(images, p)``; the others ignore p), so its output can be
             probed by setting p (``python -m semcov_train audit``'s descriptor sensitivity).
@@ -101,7 +102,7 @@ def _timm(config: TrainConfig, data, method: Method) -> nn.Module:
 def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
     from semcov_layers import create_semcovnet
 
-    from .resolve import resolve_semcov_order
+    from ..inputs.resolve import resolve_semcov_order
 
     backbone = resolve_backbone(config, method)
     model = create_semcovnet(

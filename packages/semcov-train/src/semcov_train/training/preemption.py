@@ -89,8 +89,8 @@ def epoch_progress(step: int, sums: dict, seen: int, elapsed: float, mix_generat
     """What a checkpoint in the middle of an epoch must hold beyond the epoch-boundary state:
     the steps done, the running loss sums, and every rank's RNG states (python, numpy, torch,
     CUDA and the batch-mixing generator) as they are after the last step."""
-    from .runtime.checkpoint import get_rng_state
-    from .runtime.distributed import all_gather_objects
+    from ..runtime.checkpoint import get_rng_state
+    from ..runtime.distributed import all_gather_objects
 
     local = {"rng": get_rng_state(), "mix": mix_generator.get_state()}
     ranks = all_gather_objects(local, context)

@@ -3,7 +3,7 @@
 The report (``semcov_metrics.semantic_fairness_report``) is computed from the run's stored test
 predictions at its own decision threshold and from its training descriptors, exactly as the
 trainer computed ``results.json``'s CDI; a model that reads descriptors is also probed with
-each descriptor set to 0 and to 1 (:mod:`semcov_train.descriptor_sensitivity`). Written into
+each descriptor set to 0 and to 1 (:mod:`semcov_train.audit.descriptor_sensitivity`). Written into
 ``RUN_DIR/audit/`` (or ``--out``): ``report.json``, ``scg.csv``, ``sensitivity.csv`` and, with
 an HTML-capable semcov-metrics, ``report.html``.
 """
@@ -26,10 +26,10 @@ import pandas as pd
 from semcov_metrics import SemanticFairnessReport
 from semcov_metrics.cell_permutation import MIN_TEST_PERMUTATIONS
 
-from .audit_card import audit_context, default_card, load_user_card, merge_card
-from .audit_inputs import AuditInputs, check_run_dir, read_audit_inputs
-from .rundir import AUDIT_DIR, BEST_CHECKPOINT, CHECKPOINT_DIR
-from .runtime.distributed import setup_distributed
+from ..rundir import AUDIT_DIR, BEST_CHECKPOINT, CHECKPOINT_DIR
+from ..runtime.distributed import setup_distributed
+from .card import audit_context, default_card, load_user_card, merge_card
+from .run_inputs import AuditInputs, check_run_dir, read_audit_inputs
 
 __all__ = ["AUDIT_FILES", "audit_run", "main"]
 
@@ -90,7 +90,7 @@ def audit_run(
 
     Returns:
         ``(report, sensitivity)``: the fairness report, and the descriptor sensitivity table
-        (:func:`~semcov_train.descriptor_sensitivity.sensitivity_table`), or None for a method
+        (:func:`~semcov_train.audit.descriptor_sensitivity.sensitivity_table`), or None for a method
         whose model takes no descriptors or when it could not be computed (the log says why).
 
     Raises:
@@ -179,12 +179,12 @@ def _sensitivity(
 ) -> pd.DataFrame | None:
     from torch.utils.data import DataLoader
 
-    from ._registry import lookup
-    from .audit_inputs import rebuild_test_dataset
+    from .._registry import lookup
+    from ..evaluation.run_model import build_run_model
+    from ..methods.registry import METHODS
+    from ..runtime.device_policy import amp_dtype, use_channels_last
     from .descriptor_sensitivity import sensitivity_passes, sensitivity_table
-    from .methods import METHODS
-    from .run_model import build_run_model
-    from .runtime.device_policy import amp_dtype, use_channels_last
+    from .run_inputs import rebuild_test_dataset
 
     config = inputs.config if device is None else inputs.config.replace(device=device)
     if not lookup(METHODS, config.method, "method").takes_descriptors:
@@ -242,8 +242,8 @@ def _write(
     html: bool,
     notes: _Notes,
 ) -> None:
-    from .evaluate import json_ready, scg_frame
-    from .runtime.checkpoint import atomic_write_bytes, atomic_write_json
+    from ..evaluation.evaluate import json_ready, scg_frame
+    from ..runtime.checkpoint import atomic_write_bytes, atomic_write_json
 
     folder.mkdir(parents=True, exist_ok=True)
     context = audit_context(inputs)
@@ -281,7 +281,7 @@ def _write(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .cli import _Parser
+    from ..cli import _Parser
 
     parser = _Parser(
         prog="semcov-train audit",
