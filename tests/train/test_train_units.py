@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from semcov_train.evaluation.evaluate import bootstrap_performance, json_ready
-from semcov_train.inputs.datasets import fold_parts
+from semcov_train.inputs.folds import fold_parts
 from semcov_train.runtime.checkpoint import (
     atomic_write,
     atomic_write_json,

@@ -4,13 +4,9 @@ run directories, checkpoint/resume and torchrun DDP."""
 from __future__ import annotations
 
 from semcov_train.config import PRESETS, TrainConfig, make_config
-from semcov_train.inputs.datasets import (
-    DATASETS,
-    DataBundle,
-    DatasetSpec,
-    prepare_data,
-    prepare_synthetic,
-)
+from semcov_train.inputs.datasets import DataBundle, prepare_data
+from semcov_train.inputs.sources import DATASETS, DatasetSpec
+from semcov_train.inputs.synthetic_data import prepare_synthetic
 from semcov_train.methods.models import MissingWeightsError
 from semcov_train.methods.registry import METHODS, Method, check_available
 from semcov_train.rundir import changed_settings, finished_results, run_directory

@@ -18,6 +18,7 @@ from semcov_metrics.performance import PERFORMANCE_KEYS
 
 from ._registry import did_you_mean
 from .config import PRESETS, TrainConfig, _field_types, check_field_names, make_config
+from .parsing import OneLineParser
 
 __all__ = ["build_parser", "config_from_args", "field_value", "main"]
 
@@ -61,16 +62,11 @@ def field_value(name: str, text: str) -> Any:
         raise ValueError(f"{name}: {error}") from None
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from .inputs.datasets import DATASETS
+    from .inputs.sources import DATASETS
     from .methods.registry import METHODS
 
-    parser = _Parser(
+    parser = OneLineParser(
         prog="semcov-train",
         description="Train one method of the SemCovNet paper and write its run directory.",
         epilog=(
@@ -159,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config, resume = config_from_args(args)
         from ._registry import lookup
-        from .inputs.datasets import DATASETS
+        from .inputs.sources import DATASETS
 
         lookup(METHODS, config.method, "method")
         lookup(DATASETS, config.dataset, "dataset")

@@ -281,9 +281,9 @@ def _write(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ..cli import _Parser
+    from ..parsing import OneLineParser
 
-    parser = _Parser(
+    parser = OneLineParser(
         prog="semcov-train audit",
         description="Semantic fairness audit of a trained run, from its run directory.",
     )

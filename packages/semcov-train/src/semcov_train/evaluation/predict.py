@@ -260,9 +260,9 @@ def predict_csv(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ..cli import _Parser
+    from ..parsing import OneLineParser
 
-    parser = _Parser(
+    parser = OneLineParser(
         prog="semcov-train predict",
         description="Apply a trained run to the images of a new CSV.",
     )

@@ -182,7 +182,7 @@ def user_split(table, config: TrainConfig) -> tuple[np.ndarray, object]:
 def split_parts(table, config: TrainConfig):
     """``(parts, table)``: the user's split (``--split-column``) or fold k of the 70:10:20
     rotation; the table carries the leakage audit in its report."""
-    from .datasets import fold_parts
+    from .folds import fold_parts
 
     if config.dataset == "csv" and config.split_column:
         return user_split(table, config)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import TrainConfig
-from .datasets import resolve_modality
+from .sources import resolve_modality
 
 __all__ = ["SEMCOV_ORDER_BY_MODALITY", "resolve_config", "resolve_semcov_order"]
 

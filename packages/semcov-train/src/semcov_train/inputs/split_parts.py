@@ -56,7 +56,7 @@ def test_draw_table(config, table, context=None):
     Raises:
         ValueError: the test draw's SCG axes differ from the pool's.
     """
-    from .datasets import load_table
+    from .sources import load_table
 
     draw = test_draw_config(config)
     if draw is None:

@@ -26,7 +26,7 @@ def oracle_ceiling(config, *, model: str = "boosting") -> float:
     """
     from semcov_data.synthetic_oracle import oracle_auc, read_scenes
 
-    from ..inputs.datasets import load_table
+    from ..inputs.sources import load_table
     from ..inputs.split_parts import prepare_synthetic_parts, split_tables
 
     if config.dataset != "synthetic":

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import PRESETS, TrainConfig
-from ..inputs.datasets import resolve_modality
 from ..inputs.resolve import resolve_config
+from ..inputs.sources import resolve_modality
 from .names import (
     CHECKPOINT_DIR,
     CONFIG_FILE,

@@ -33,7 +33,6 @@ __all__ = [
     "setup_distributed",
     "teardown_distributed",
     "uniform_sampler",
-    "worker_init",
 ]
 
 
@@ -119,18 +118,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 (the global generator third-party code uses)
     torch.manual_seed(seed)
-
-
-def worker_init(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: python and numpy follow the worker's torch seed, which the
-    loader derives from its generator (seeded per epoch and rank by the trainer); the worker
-    drops its inherited copies of the run-directory lock (:func:`close_inherited_locks`)."""
-    from ..training.run_lock import close_inherited_locks
-
-    close_inherited_locks()
-    seed = torch.initial_seed() % 2**32
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002 (the global generator augmentations may use)
 
 
 def uniform_sampler(n: int, context: DistContext, seed: int) -> DistributedSampler:

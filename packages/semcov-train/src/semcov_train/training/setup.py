@@ -4,9 +4,11 @@ mixing)."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -23,12 +25,19 @@ from ..runtime.distributed import (
     derive_seed,
     seed_everything,
     uniform_sampler,
-    worker_init,
 )
+from .run_lock import close_inherited_locks
 from .schedule import cosine_schedule
 from .train_step import TrainStep
 
-__all__ = ["TrainLoaders", "TrainingParts", "build_loaders", "build_parts", "per_process_batch"]
+__all__ = [
+    "TrainLoaders",
+    "TrainingParts",
+    "build_loaders",
+    "build_parts",
+    "per_process_batch",
+    "worker_init",
+]
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,16 @@ def per_process_batch(config: TrainConfig, data: DataBundle, world_size: int) ->
             f"({n_train} samples of {config.dataset}-{data.modality}); lower --batch-size"
         )
     return config.batch_size // world_size
+
+
+def worker_init(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: python and numpy follow the worker's torch seed, which the
+    loader derives from its generator (seeded per epoch and rank by the trainer); the worker
+    drops its inherited copies of the run-directory lock (:func:`close_inherited_locks`)."""
+    close_inherited_locks()
+    seed = torch.initial_seed() % 2**32
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the global generator augmentations may use)
 
 
 def build_loaders(

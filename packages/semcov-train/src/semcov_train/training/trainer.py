@@ -30,8 +30,9 @@ from ..evaluation.evaluate import (
     validation_metrics,
     validation_threshold,
 )
-from ..inputs.datasets import DataBundle, check_data_root, prepare_data
+from ..inputs.datasets import DataBundle, prepare_data
 from ..inputs.resolve import resolve_config
+from ..inputs.sources import check_data_root
 from ..methods.registry import Method, check_available, resolve_backbone, resolve_weights
 from ..rundir import (
     CONFIG_FILE,
