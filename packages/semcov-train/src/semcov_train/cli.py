@@ -16,9 +16,16 @@ from typing import Any
 
 from semcov_metrics.performance import PERFORMANCE_KEYS
 
-from ._registry import did_you_mean
+from ._registry import did_you_mean, lookup
+from .audit.run_audit import main as audit_main
 from .config import PRESETS, TrainConfig, _field_types, check_field_names, make_config
+from .evaluation.predict import main as predict_main
+from .inputs.sources import DATASETS
+from .methods.models import MissingWeightsError
+from .methods.registry import METHODS, check_available
 from .parsing import OneLineParser
+from .training.preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
+from .training.trainer import train
 
 __all__ = ["build_parser", "config_from_args", "field_value", "main"]
 
@@ -63,9 +70,6 @@ def field_value(name: str, text: str) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .inputs.sources import DATASETS
-    from .methods.registry import METHODS
-
     parser = OneLineParser(
         prog="semcov-train",
         description="Train one method of the SemCovNet paper and write its run directory.",
@@ -136,17 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["predict"]:
-        from .evaluation.predict import main as predict_main
-
         return predict_main(args[1:])
     if args[:1] == ["audit"]:
-        from .audit.run_audit import main as audit_main
-
         return audit_main(args[1:])
-    from .methods.models import MissingWeightsError
-    from .methods.registry import METHODS, check_available
-    from .training.preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
-    from .training.trainer import train
 
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(
@@ -154,8 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         config, resume = config_from_args(args)
-        from ._registry import lookup
-        from .inputs.sources import DATASETS
 
         lookup(METHODS, config.method, "method")
         lookup(DATASETS, config.dataset, "dataset")

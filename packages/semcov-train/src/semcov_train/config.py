@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from semcov_layers.losses.cdi import MEMBERSHIPS as CDI_MEMBERSHIPS
 from semcov_metrics import MEMBERSHIPS
 
 from ._registry import did_you_mean, lookup
+from .evaluation.threshold import check_decision_rule
 from .methods import encoder_config
 from .methods.encoder_config import SEMCOV_ORDERS, SEMCOV_PREFIX
 
@@ -296,7 +298,6 @@ class TrainConfig:
         # Ranges and types of the encoder options, as the encoder checks them.
         auto = self.semcov_order == "auto"
         self.encoder_options(order=SemanticEncoderOptions().order if auto else None)
-        from .evaluation.threshold import check_decision_rule
 
         check_decision_rule(self.decision_threshold)
         if self.semcov_feedback and self.semcov_depth < 2:
@@ -336,8 +337,6 @@ _TYPES: dict[str, Any] | None = None
 def _field_types() -> dict[str, Any]:
     global _TYPES
     if _TYPES is None:
-        import typing
-
         _TYPES = typing.get_type_hints(TrainConfig)
     return _TYPES
 

@@ -22,14 +22,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from torch.utils.data import DataLoader
 
-from semcov_metrics import SemanticFairnessReport
+from semcov_metrics import SemanticFairnessReport, semantic_fairness_report
 from semcov_metrics.cell_permutation import MIN_TEST_PERMUTATIONS
 
+from .._registry import lookup
+from ..evaluation.evaluate import json_ready, scg_frame
+from ..evaluation.run_model import build_run_model
+from ..methods.registry import METHODS
+from ..parsing import OneLineParser
 from ..rundir import AUDIT_DIR, BEST_CHECKPOINT, CHECKPOINT_DIR
+from ..runtime.checkpoint import atomic_write_bytes, atomic_write_json
+from ..runtime.device_policy import amp_dtype, use_channels_last
 from ..runtime.distributed import setup_distributed
 from .card import audit_context, default_card, load_user_card, merge_card
-from .run_inputs import AuditInputs, check_run_dir, read_audit_inputs
+from .descriptor_sensitivity import sensitivity_passes, sensitivity_table
+from .run_inputs import AuditInputs, check_run_dir, read_audit_inputs, rebuild_test_dataset
 
 __all__ = ["AUDIT_FILES", "audit_run", "main"]
 
@@ -139,8 +148,6 @@ def _make_writable(folder: Path) -> None:
 def _fairness_report(
     inputs: AuditInputs, notes: _Notes, n_boot: int, n_permutations: int, seed: int
 ) -> SemanticFairnessReport:
-    from semcov_metrics import semantic_fairness_report
-
     config, axes = inputs.config, inputs.axes
     probabilities = inputs.test_probabilities
     with warnings.catch_warnings(record=True) as caught:
@@ -177,15 +184,6 @@ def _sensitivity(
     device: str | None,
     batch_size: int,
 ) -> pd.DataFrame | None:
-    from torch.utils.data import DataLoader
-
-    from .._registry import lookup
-    from ..evaluation.run_model import build_run_model
-    from ..methods.registry import METHODS
-    from ..runtime.device_policy import amp_dtype, use_channels_last
-    from .descriptor_sensitivity import sensitivity_passes, sensitivity_table
-    from .run_inputs import rebuild_test_dataset
-
     config = inputs.config if device is None else inputs.config.replace(device=device)
     if not lookup(METHODS, config.method, "method").takes_descriptors:
         notes.sensitivity = f"method {config.method!r} takes no descriptors: no sensitivity"
@@ -242,9 +240,6 @@ def _write(
     html: bool,
     notes: _Notes,
 ) -> None:
-    from ..evaluation.evaluate import json_ready, scg_frame
-    from ..runtime.checkpoint import atomic_write_bytes, atomic_write_json
-
     folder.mkdir(parents=True, exist_ok=True)
     context = audit_context(inputs)
     payload = dict(report.to_dict())
@@ -281,8 +276,6 @@ def _write(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ..parsing import OneLineParser
-
     parser = OneLineParser(
         prog="semcov-train audit",
         description="Semantic fairness audit of a trained run, from its run directory.",

@@ -11,9 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semcov_data import SemCovDataset, eval_transform
+
 from ..config import TrainConfig
 from ..evaluation.run_model import RunAxes, load_run_config, run_threshold, training_split
 from ..evaluation.threshold import DecisionThreshold, decide
+from ..inputs.datasets import load_split
 from ..rundir import (
     CONFIG_FILE,
     PREDICTIONS_FILE,
@@ -199,10 +202,6 @@ def rebuild_test_dataset(inputs: AuditInputs, config: TrainConfig):
         ValueError: the rebuilt split's ids differ from the stored predictions' (the data
             changed since the run), or the data cannot be read.
     """
-    from semcov_data import SemCovDataset, eval_transform
-
-    from ..inputs.datasets import load_split
-
     split = load_split(config)
     table = split.tables["test"]
     rebuilt = [str(i) for i in table.sample_ids]

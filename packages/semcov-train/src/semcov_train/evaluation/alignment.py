@@ -22,6 +22,8 @@ import warnings
 
 import numpy as np
 
+from semcov_metrics import alignment_cosine, recall_at_1
+
 __all__ = [
     "RECALL_BATCH",
     "RECALL_ROUNDS",
@@ -67,8 +69,6 @@ def batched_recall_at_1(
         rounds: number of random partitions.
         seed: seed of the permutations.
     """
-    from semcov_metrics import recall_at_1
-
     n = len(visual)
     if batch_size < 2 or rounds < 1:
         raise ValueError(f"batch_size must be >= 2 and rounds >= 1, got {batch_size}, {rounds}")
@@ -110,8 +110,6 @@ def alignment_results(
             (then the image-only values are None).
         seed: seed of the R@1 batches.
     """
-    from semcov_metrics import alignment_cosine, recall_at_1
-
     results: dict[str, float | None] = {
         "align_cos_fed": _quiet(alignment_cosine, embedding, descriptor_embedding),
         "recall_at_1_fed": _quiet(batched_recall_at_1, embedding, descriptor_embedding, seed=seed),

@@ -12,11 +12,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
+from semcov_data.cas import cas_evaluation_subsets
+from semcov_metrics import performance_report, semantic_fairness_report
 from semcov_metrics.performance import PERFORMANCE_KEYS
 
 from ..runtime.device_policy import autocast
 from ..runtime.distributed import DistContext, all_gather_objects
+from .alignment import alignment_results
 from .threshold import DecisionThreshold, choose_threshold, decide
 
 __all__ = [
@@ -84,8 +88,6 @@ def predict(
 
     `descriptors` (K,), when given, replaces every sample's descriptor scores (the image-only
     pass of :mod:`semcov_train.evaluation.alignment`)."""
-    from tqdm.auto import tqdm
-
     was_training = model.training
     model.eval()
     device = context.device
@@ -147,8 +149,6 @@ def _positive_scores(probabilities: np.ndarray) -> np.ndarray | None:
 
 
 def _performance(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    from semcov_metrics import performance_report
-
     y_prob = probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities
     return _quiet(performance_report, labels, y_prob)
 
@@ -156,8 +156,6 @@ def _performance(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, flo
 def _fairness(data, part_arrays: dict, predicted: np.ndarray, config, n_boot: int, scores=None):
     """The fairness report of one split: decisions `predicted`, positive-class `scores` for
     S@95_tail (None: NaN), the package's default SCG support rule."""
-    from semcov_metrics import semantic_fairness_report
-
     train = data.split_arrays("train")
     return _quiet(
         semantic_fairness_report,
@@ -231,8 +229,6 @@ def bootstrap_performance(
 
 
 def _cas_subsets(data, arrays: dict, predicted: np.ndarray, probabilities, config) -> dict:
-    from semcov_data.cas import cas_evaluation_subsets
-
     # CAS of the test samples against the training split's frequencies, descriptors and
     # metadata composed, ties broken by the run's seed (the CAS paper's protocol).
     subsets = cas_evaluation_subsets(
@@ -302,8 +298,6 @@ def evaluate_test(
     support of at least ``min_support`` expected members, stored, and a defined TPR) for all
     but ``cdi_hard``, which uses the SCGs valid under hard membership.
     """
-    from .alignment import alignment_results
-
     arrays = data.split_arrays("test")
     labels, probabilities = arrays["labels"], predictions.probabilities
     predicted = predictions.predicted

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,19 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import balanced_accuracy_score, f1_score
+from torch.utils.data import DataLoader
+
+from semcov_data import SemCovDataset, build_image_cache, drop_bad_images, eval_transform
+from semcov_metrics import performance_report, semantic_fairness_report
 
 from ..config import TrainConfig
+from ..inputs.csv_data import csv_columns, load_csv_table
+from ..parsing import OneLineParser
+from ..runtime.checkpoint import atomic_write_bytes, atomic_write_json
 from ..runtime.device_policy import amp_dtype, autocast, use_channels_last
+from ..runtime.distributed import setup_distributed
+from .evaluate import json_ready
 from .run_model import RunAxes, build_run_model, load_run_config, training_split
 
 __all__ = ["PredictionOutput", "load_run_config", "main", "predict_csv"]
@@ -59,8 +70,6 @@ class PredictionOutput:
 
 
 def _table_for(config: TrainConfig, csv_path: Path, root: Path | None, resolved: dict):
-    from ..inputs.csv_data import csv_columns, load_csv_table
-
     if not csv_path.is_file():
         raise ValueError(f"csv_path: {str(csv_path)!r} is not a file")
     header = set(pd.read_csv(csv_path, nrows=0).columns)
@@ -106,12 +115,6 @@ def _decide(probabilities: np.ndarray, threshold: float | None) -> np.ndarray:
 
 
 def _metrics(config, table, probabilities, predicted, threshold, subgroups) -> dict:
-    import warnings
-
-    from sklearn.metrics import balanced_accuracy_score, f1_score
-
-    from semcov_metrics import performance_report, semantic_fairness_report
-
     labels = table.labels
     scores = probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities
     with warnings.catch_warnings():
@@ -182,13 +185,6 @@ def predict_csv(
     Raises:
         ValueError: naming the option, column, row or file at fault.
     """
-    from torch.utils.data import DataLoader
-
-    from semcov_data import SemCovDataset, build_image_cache, drop_bad_images, eval_transform
-
-    from ..runtime.distributed import setup_distributed
-    from .evaluate import json_ready
-
     unknown = sorted(set(overrides) - set(PREDICT_OVERRIDES))
     if unknown:
         raise ValueError(f"predict: unknown option(s) {unknown}; allowed: {PREDICT_OVERRIDES}")
@@ -260,8 +256,6 @@ def predict_csv(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ..parsing import OneLineParser
-
     parser = OneLineParser(
         prog="semcov-train predict",
         description="Apply a trained run to the images of a new CSV.",
@@ -285,8 +279,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``semcov-train predict --run RUN --csv-path NEW.csv --out preds.csv``; exit code."""
-    from ..runtime.checkpoint import atomic_write_bytes, atomic_write_json
-
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:

@@ -9,8 +9,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .._registry import lookup
 from ..config import TrainConfig
-from ..inputs.datasets import AxisCounts
+from ..inputs.datasets import AxisCounts, load_split
+from ..methods.registry import METHODS
 from ..rundir import (
     BEST_CHECKPOINT,
     CHECKPOINT_DIR,
@@ -19,6 +21,7 @@ from ..rundir import (
     read_config,
     read_results,
 )
+from ..runtime.checkpoint import load_checkpoint
 from .threshold import DecisionThreshold
 
 __all__ = ["RunAxes", "build_run_model", "load_run_config", "run_threshold", "training_split"]
@@ -87,10 +90,6 @@ def build_run_model(
     Raises:
         ValueError: the method cannot be rebuilt (an encoder whose weights folder is gone).
     """
-    from .._registry import lookup
-    from ..methods.registry import METHODS
-    from ..runtime.checkpoint import load_checkpoint
-
     method = lookup(METHODS, config.method, "method")
     try:
         model = method.build_model(config, axes, method)
@@ -110,8 +109,6 @@ def training_split(config: TrainConfig):
     Raises:
         ValueError, FileNotFoundError: the data is not where ``config.json`` says.
     """
-    from ..inputs.datasets import load_split
-
     return load_split(config).tables["train"]
 
 

@@ -16,6 +16,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.metrics import roc_curve
+
+from semcov_metrics import UndefinedMetricWarning
 
 __all__ = [
     "DECISION_RULES",
@@ -75,8 +78,6 @@ class DecisionThreshold:
 def _balanced_threshold(labels: np.ndarray, scores: np.ndarray) -> float | None:
     """The score t maximising balanced accuracy of ``scores >= t`` (the highest t on ties);
     None when `labels` hold one class."""
-    from sklearn.metrics import roc_curve
-
     if np.unique(labels).size < 2:
         return None
     fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
@@ -108,8 +109,6 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, rule: str) -
         ``balanced`` / ``youden`` then fall back to argmax (value 0.5) with
         ``semcov_metrics.UndefinedMetricWarning``.
     """
-    from semcov_metrics import UndefinedMetricWarning
-
     check_decision_rule(rule)
     probabilities = np.asarray(probabilities)
     if probabilities.ndim != 2 or len(probabilities) != len(labels):

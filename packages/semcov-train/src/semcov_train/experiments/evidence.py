@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from semcov_train import make_config
+from semcov_train.methods.oracle import oracle_ceiling
 from semcov_train.reporting import (
     NOT_IN_PAPER,
     difference_row,
@@ -30,6 +32,8 @@ from semcov_train.reporting import (
     paired_differences,
     t_interval,
 )
+
+from .command_line import app_settings
 
 __all__ = ["delta_rows", "delta_sentences", "oracle_rows", "paper_differences"]
 
@@ -50,11 +54,6 @@ def oracle_rows(
     `key`/`values`: the table's second key column and its value per modality (Table 3 names
     datasets, ``milk10k-dermoscopic``); default the modality itself.
     """
-    from semcov_train import make_config
-    from semcov_train.methods.oracle import oracle_ceiling
-
-    from .command_line import app_settings
-
     settings = {**app_settings(args), "method": "erm"}
     rows = []
     for position, modality in enumerate(modalities):

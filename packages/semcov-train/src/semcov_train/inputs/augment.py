@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from semcov_data import eval_transform, train_transform
+from semcov_data.transforms import FLIPS_ONLY, IMAGENET_MEAN, IMAGENET_STD
+
 __all__ = [
     "SIIM2020_OPERATIONS",
     "BatchAugmentation",
@@ -143,7 +146,6 @@ class BatchAugmentation(nn.Module):
         std: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
-        from semcov_data.transforms import IMAGENET_MEAN, IMAGENET_STD
 
         self.steps = nn.Sequential(*steps)
         mean = IMAGENET_MEAN if mean is None else mean
@@ -240,9 +242,6 @@ def train_loader_transform(config):
     ``flips`` recipe (its transpose and flips alone), the
     evaluation transform without augmentation, or for ``siim2020`` a resize to uint8 (the
     batch is augmented and normalised on the device by :func:`batch_augmentation`)."""
-    from semcov_data import eval_transform, train_transform
-    from semcov_data.transforms import FLIPS_ONLY
-
     size = config.image_size
     if not config.augment:
         return eval_transform(size)

@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semcov_data import AGE_BINS, audit_leakage, load_csv
+
 from ..config import TrainConfig
+from .folds import fold_parts
 
 __all__ = ["SPLIT_NAMES", "csv_columns", "load_csv_table", "split_parts", "user_split"]
 
@@ -50,8 +53,6 @@ def _bins(text: str) -> tuple[float, ...] | None:
 
 def _numeric_bins(csv_path: Path, columns: list[str], edges) -> dict[str, tuple[float, ...]]:
     """Bin edges of every subgroup column whose filled cells are all numbers (age)."""
-    from semcov_data import AGE_BINS
-
     header = pd.read_csv(csv_path, usecols=lambda c: c in columns, low_memory=False)
     bins = {}
     for column in columns:
@@ -102,8 +103,6 @@ def load_csv_table(
     Raises:
         ValueError: naming the option, column, row or file at fault.
     """
-    from semcov_data import load_csv
-
     if csv_path is None:
         path = _require(config)
     else:
@@ -161,8 +160,6 @@ def user_split(table, config: TrainConfig) -> tuple[np.ndarray, object]:
     Raises:
         ValueError: an empty or unknown split value (the rows named), or an empty part.
     """
-    from semcov_data import audit_leakage
-
     column = str(config.split_column)
     parts = _split_values(table, column)
     groups = csv_columns(config.group_columns)
@@ -182,8 +179,6 @@ def user_split(table, config: TrainConfig) -> tuple[np.ndarray, object]:
 def split_parts(table, config: TrainConfig):
     """``(parts, table)``: the user's split (``--split-column``) or fold k of the 70:10:20
     rotation; the table carries the leakage audit in its report."""
-    from .folds import fold_parts
-
     if config.dataset == "csv" and config.split_column:
         return user_split(table, config)
     return fold_parts(table.labels, table.groups, config.fold, config.split_seed), table

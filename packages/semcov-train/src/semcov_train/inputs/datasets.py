@@ -12,8 +12,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from semcov_data import SemCovDataset, build_image_cache, drop_bad_images, eval_transform
+from semcov_metrics import scg_coverage
+from semcov_metrics.coverage import coverage_tensor
+
 from ..config import TrainConfig
 from ..runtime.distributed import DistContext, barrier
+from .augment import train_loader_transform
+from .csv_data import split_parts
 from .sources import load_table, resolve_modality, resolve_subgroup, resolve_target
 from .split_parts import split_tables, test_draw_table
 
@@ -112,10 +118,6 @@ def load_split(config: TrainConfig, context: DistContext | None = None) -> RunSp
         ValueError: paired samples, no descriptors, a bad image under ``bad_images="raise"``,
             or an empty part.
     """
-    from semcov_data import build_image_cache, drop_bad_images
-
-    from .csv_data import split_parts
-
     table = load_table(config, context)
     if table.image_columns and len(table.image_columns) != 1:
         raise ValueError(
@@ -149,12 +151,6 @@ def load_split(config: TrainConfig, context: DistContext | None = None) -> RunSp
 
 def prepare_data(config: TrainConfig, context: DistContext | None = None) -> DataBundle:
     """Load, split (fold ``config.fold``), cache and wrap the dataset of a run."""
-    from semcov_data import SemCovDataset, eval_transform
-    from semcov_metrics import scg_coverage
-    from semcov_metrics.coverage import coverage_tensor
-
-    from .augment import train_loader_transform
-
     split = load_split(config, context)
     tables, cache, table = split.tables, split.cache, split.table
     size = config.image_size

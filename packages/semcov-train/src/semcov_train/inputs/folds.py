@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from semcov_data import grouped_kfold
+
 from ..config import N_FOLDS
 
 __all__ = ["fold_parts"]
@@ -18,8 +20,6 @@ def fold_parts(labels: np.ndarray, groups: np.ndarray, fold: int, seed: int) -> 
     exactly ``grouped_split(labels, groups, seed=seed)``; the 5 folds' test sets are disjoint and
     cover every sample (paper: "group-stratified K-fold", proportions 70:10:20).
     """
-    from semcov_data import grouped_kfold
-
     n_groups = len(pd.unique(pd.Series(groups, dtype=object)))
     if n_groups < 10:
         raise ValueError(

@@ -12,6 +12,8 @@ descriptors)", the modules without per-sample information.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 __all__ = ["shuffle_within_cells", "shuffled_descriptor_rows"]
@@ -57,8 +59,6 @@ def shuffle_within_cells(table, seed: int, part: int = 0):
     Returns:
         The table with its descriptor columns permuted; every other column unchanged.
     """
-    from dataclasses import replace
-
     rng = np.random.default_rng([int(seed), int(part), 0x5EED])
     rows = shuffled_descriptor_rows(
         table.frame["label"].to_numpy(), table.frame["subgroup"].to_numpy(dtype=object), rng

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from semcov_data import load_celeba, load_isic_dicm17k, load_milk10k
+
 from .._registry import lookup
 from ..config import TrainConfig
 from ..runtime.distributed import DistContext
+from .csv_data import load_csv_table
 from .synthetic_data import prepare_synthetic
 
 __all__ = [
@@ -47,14 +50,10 @@ class DatasetSpec:
 
 
 def _load_milk10k(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
-    from semcov_data import load_milk10k
-
     return load_milk10k(root, modality=modality, target=target, subgroup=subgroup)
 
 
 def _load_isic(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
-    from semcov_data import load_isic_dicm17k
-
     if config.descriptors_csv is None:
         raise ValueError(
             "descriptors_csv: ISIC-DICM-17K has no descriptor scores of its own; pass "
@@ -64,8 +63,6 @@ def _load_isic(config: TrainConfig, root: Path, modality: str, subgroup: str, ta
 
 
 def _load_celeba(config: TrainConfig, root: Path, modality: str, subgroup: str, target: str):
-    from semcov_data import load_celeba
-
     return load_celeba(
         root,
         target=target,
@@ -76,8 +73,6 @@ def _load_celeba(config: TrainConfig, root: Path, modality: str, subgroup: str, 
 
 
 def _load_csv(config: TrainConfig, root: Path | None, modality: str, subgroup: str, target: str):
-    from .csv_data import load_csv_table
-
     if root is not None and not root.is_dir():
         raise ValueError(f"data_root: {str(root)!r} is not a directory (dataset 'csv')")
     return load_csv_table(config, root)

@@ -13,6 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._registry import lookup
+from ..methods.registry import METHODS
+from .csv_data import split_parts
+from .shuffle import shuffle_within_cells
+from .sources import load_table
+from .synthetic_data import prepare_synthetic
+
 __all__ = [
     "TEST_DRAW_SEED_OFFSET",
     "prepare_synthetic_parts",
@@ -42,8 +49,6 @@ def test_draw_config(config):
 def prepare_synthetic_parts(config) -> dict:
     """Render what a synthetic run reads, if not rendered yet: ``{"pool": folder, "test":
     folder}`` (the independent test draw's folder, or the pool's without one)."""
-    from .synthetic_data import prepare_synthetic
-
     pool = prepare_synthetic(config)
     draw = test_draw_config(config)
     return {"pool": pool, "test": prepare_synthetic(draw) if draw is not None else pool}
@@ -56,8 +61,6 @@ def test_draw_table(config, table, context=None):
     Raises:
         ValueError: the test draw's SCG axes differ from the pool's.
     """
-    from .sources import load_table
-
     draw = test_draw_config(config)
     if draw is None:
         return None
@@ -83,11 +86,6 @@ def split_tables(config, table, context=None, *, test=None, parts=None) -> dict:
     Raises:
         ValueError: a part is empty, or the test draw's SCG axes differ from the pool's.
     """
-    from .._registry import lookup
-    from ..methods.registry import METHODS
-    from .csv_data import split_parts
-    from .shuffle import shuffle_within_cells
-
     if parts is None:
         parts, table = split_parts(table, config)
     if test is None:

@@ -12,6 +12,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import cast
 
+from semcov_data import synthetic, synthetic_cues
+from semcov_data.synthetic import SyntheticConfig, write_synthetic
+
 from ..config import TrainConfig
 from ..runtime.distributed import DistContext, barrier
 
@@ -24,8 +27,6 @@ _SYNTHETIC_FORMAT = 1
 
 
 def _synthetic_config(config: TrainConfig):
-    from semcov_data.synthetic import SyntheticConfig
-
     return SyntheticConfig(
         n_lesions=config.synthetic_lesions,
         image_size=config.synthetic_image_size,
@@ -38,8 +39,6 @@ def _synthetic_config(config: TrainConfig):
 
 def _renderer_digest() -> str:
     """Hash of the synthetic renderer's source: a changed renderer makes a new benchmark."""
-    from semcov_data import synthetic, synthetic_cues
-
     # Both are plain source modules, whose __file__ is always set.
     files = [cast(str, m.__file__) for m in (synthetic, synthetic_cues)]
     source = b"".join(Path(f).read_bytes() for f in files)
@@ -85,8 +84,6 @@ def prepare_synthetic(config: TrainConfig, context: DistContext | None = None) -
     concurrent generation never leaves a half-written benchmark that looks complete. Under DDP
     rank 0 generates while the others wait.
     """
-    from semcov_data.synthetic import write_synthetic
-
     synthetic = _synthetic_config(config)
     settings = _synthetic_settings(config)
     if config.data_root is not None:

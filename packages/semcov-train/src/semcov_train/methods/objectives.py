@@ -13,6 +13,8 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from semcov_layers import SemCovLoss
+
 from ..runtime.distributed import DistContext, gather_tensor, gather_with_grad
 
 __all__ = [
@@ -192,7 +194,6 @@ class SemCovObjective(nn.Module):
         cdi_membership: str = "soft",
     ) -> None:
         super().__init__()
-        from semcov_layers import SemCovLoss
 
         cdi_options: dict[str, Any] = {}
         if coverage is not None:

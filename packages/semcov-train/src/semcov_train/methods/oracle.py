@@ -10,6 +10,11 @@ expected to beat on that split.
 
 from __future__ import annotations
 
+from semcov_data.synthetic_oracle import oracle_auc, read_scenes
+
+from ..inputs.sources import load_table
+from ..inputs.split_parts import prepare_synthetic_parts, split_tables
+
 __all__ = ["oracle_ceiling"]
 
 
@@ -24,11 +29,6 @@ def oracle_ceiling(config, *, model: str = "boosting") -> float:
     Raises:
         ValueError: not the synthetic dataset, or a benchmark without exported scene parameters.
     """
-    from semcov_data.synthetic_oracle import oracle_auc, read_scenes
-
-    from ..inputs.sources import load_table
-    from ..inputs.split_parts import prepare_synthetic_parts, split_tables
-
     if config.dataset != "synthetic":
         raise ValueError(
             f"dataset: the oracle ceiling needs the synthetic benchmark's scene parameters, "

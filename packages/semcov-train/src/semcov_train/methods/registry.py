@@ -10,9 +10,27 @@ import numpy as np
 import torch
 from torch import nn
 
+from semcov_layers import (
+    AsymmetricLoss,
+    ClassBalancedLoss,
+    GroupDROLoss,
+    NIRRegularizer,
+    SemanticScaleBalancedLoss,
+    create_semcovnet,
+)
+
 from .._registry import lookup
 from ..config import TrainConfig
-from .models import EncoderClassifier, TimmClassifier, load_clip_encoder, timm_api, timm_kwargs
+from ..inputs.resolve import resolve_semcov_order
+from .late_fusion import LateFusionClassifier
+from .models import (
+    EncoderClassifier,
+    MissingWeightsError,
+    TimmClassifier,
+    load_clip_encoder,
+    timm_api,
+    timm_kwargs,
+)
 from .objectives import (
     CrossEntropyObjective,
     GroupDROObjective,
@@ -100,10 +118,6 @@ def _timm(config: TrainConfig, data, method: Method) -> nn.Module:
 
 
 def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
-    from semcov_layers import create_semcovnet
-
-    from ..inputs.resolve import resolve_semcov_order
-
     backbone = resolve_backbone(config, method)
     model = create_semcovnet(
         backbone,
@@ -120,8 +134,6 @@ def _semcovnet(config: TrainConfig, data, method: Method) -> nn.Module:
 
 
 def _late_fusion(config: TrainConfig, data, method: Method) -> nn.Module:
-    from .late_fusion import LateFusionClassifier
-
     model = LateFusionClassifier(
         resolve_backbone(config, method),
         data.num_classes,
@@ -158,14 +170,10 @@ def _train_counts(data) -> torch.Tensor:
 
 
 def _cbl(config: TrainConfig, data, model: nn.Module) -> nn.Module:
-    from semcov_layers import ClassBalancedLoss
-
     return LossObjective(ClassBalancedLoss(_train_counts(data), beta=config.cb_beta), "cbl")
 
 
 def _asl(config: TrainConfig, data, model: nn.Module) -> nn.Module:
-    from semcov_layers import AsymmetricLoss
-
     loss = AsymmetricLoss(
         gamma_neg=config.asl_gamma_neg, gamma_pos=config.asl_gamma_pos, clip=config.asl_clip
     )
@@ -173,8 +181,6 @@ def _asl(config: TrainConfig, data, model: nn.Module) -> nn.Module:
 
 
 def _groupdro(config: TrainConfig, data, model: nn.Module) -> nn.Module:
-    from semcov_layers import GroupDROLoss
-
     kind = config.groupdro_groups
     arrays = data.split_arrays("train")
     groups = group_index(
@@ -198,14 +204,10 @@ def _groupdro(config: TrainConfig, data, model: nn.Module) -> nn.Module:
 
 
 def _nir(config: TrainConfig, data, model: nn.Module) -> nn.Module:
-    from semcov_layers import NIRRegularizer
-
     return NIRObjective(NIRRegularizer(), config.nir_lambda)
 
 
 def _semantic_scale(config: TrainConfig, data, model: nn.Module) -> nn.Module:
-    from semcov_layers import SemanticScaleBalancedLoss
-
     loss = SemanticScaleBalancedLoss(
         data.num_classes,
         embedding_width(model, config.image_size, data.num_descriptors),
@@ -397,8 +399,6 @@ def check_available(config: TrainConfig) -> Method:
         ValueError: unknown method (with a did-you-mean).
         MissingWeightsError: an encoder method without its local weights (one line).
     """
-    from .models import MissingWeightsError
-
     method = lookup(METHODS, config.method, "method")
     if method.weights_folder is not None:
         folder = resolve_weights(config, method)

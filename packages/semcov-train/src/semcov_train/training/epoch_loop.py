@@ -7,6 +7,7 @@ import time
 
 import torch
 import torch.distributed as dist
+from tqdm.auto import tqdm
 
 from ..config import TrainConfig
 from ..runtime.checkpoint import set_rng_state
@@ -70,8 +71,6 @@ class EpochLoop:
             ``train_<term>`` (the objective's terms averaged over the epoch's steps and the
             processes), ``train_images_per_s`` and ``epoch_seconds``.
         """
-        from tqdm.auto import tqdm
-
         config, context, parts, device = self.config, self.context, self.parts, self.device
         epoch = state.epoch
         mix_generator = self.seed_epoch(epoch)

@@ -16,6 +16,12 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+import torch
+import torch.distributed as dist
+
+from ..runtime.checkpoint import get_rng_state
+from ..runtime.distributed import all_gather_objects
+
 __all__ = ["PREEMPTED_EXIT_CODE", "PreemptionGuard", "TrainingPreempted"]
 
 #: Exit status of ``python -m semcov_train`` after a SIGTERM was handled: ``EX_TEMPFAIL`` (75,
@@ -77,8 +83,6 @@ def stop_requested(guard: PreemptionGuard | None, context, device) -> bool:
     flag = guard is not None and guard.requested
     if guard is None or not context.distributed:
         return flag
-    import torch
-    import torch.distributed as dist
 
     value = torch.tensor(float(flag), device=device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
@@ -89,9 +93,6 @@ def epoch_progress(step: int, sums: dict, seen: int, elapsed: float, mix_generat
     """What a checkpoint in the middle of an epoch must hold beyond the epoch-boundary state:
     the steps done, the running loss sums, and every rank's RNG states (python, numpy, torch,
     CUDA and the batch-mixing generator) as they are after the last step."""
-    from ..runtime.checkpoint import get_rng_state
-    from ..runtime.distributed import all_gather_objects
-
     local = {"rng": get_rng_state(), "mix": mix_generator.get_state()}
     ranks = all_gather_objects(local, context)
     return {

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from ..rundir import LOCK_FILE
+from ..runtime.distributed import all_gather_objects
 
 try:
     import fcntl
@@ -182,8 +183,6 @@ def lock_run_directory(run_dir: str | Path, context):
     Rank 0 takes the lock; every rank learns the outcome, so under ``torchrun`` all processes
     stop with the same :class:`RunDirectoryLocked` instead of waiting at a barrier.
     """
-    from ..runtime.distributed import all_gather_objects
-
     lock = RunLock(run_dir)
     error = None
     if context.is_main:

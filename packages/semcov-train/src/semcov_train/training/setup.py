@@ -14,6 +14,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
+from semcov_data.cas import cas_weights
+from semcov_data.mixing import BatchMixer
+
 from ..config import TrainConfig
 from ..inputs.augment import BatchAugmentation, batch_augmentation
 from ..inputs.datasets import DataBundle
@@ -135,8 +138,6 @@ def build_loaders(
     cuda = context.device.type == "cuda"
     sampler: WeightedDistributedSampler | DistributedSampler
     if method.sampling == "cas":
-        from semcov_data.cas import cas_weights
-
         weights = cas_weights(
             data.train,
             "scores",
@@ -220,8 +221,6 @@ def build_parts(
         batch_augment = batch_augment.to(device)
     mixer = None
     if method.mixing is not None:
-        from semcov_data.mixing import BatchMixer
-
         mixer = BatchMixer(method.mixing, alpha=config.mix_alpha, num_classes=data.num_classes)
     return TrainingParts(
         model, objective, step_module, step, optimizer, scheduler, scaler, batch_augment, mixer

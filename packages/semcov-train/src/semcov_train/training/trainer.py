@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..config import TrainConfig
+from ..evaluation.alignment import mean_descriptors
 from ..evaluation.evaluate import (
     PERFORMANCE_KEYS,
     Predictions,
@@ -292,8 +293,6 @@ class _Trainer:
         threshold = validation_threshold(self._evaluate("val"), data, config)
         predictions = self._evaluate("test")
         if predictions.descriptor_embedding is not None:
-            from ..evaluation.alignment import mean_descriptors
-
             train_mean = mean_descriptors(data.split_arrays("train")["descriptors"])
             image_only = self._evaluate("test", descriptors=train_mean)
             predictions = dataclasses.replace(predictions, image_embedding=image_only.embedding)
