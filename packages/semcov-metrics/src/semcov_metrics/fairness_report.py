@@ -111,7 +111,7 @@ class SemanticFairnessReport:
     @property
     def slope_interval(self) -> tuple[float, float]:
         """The slope's confidence interval."""
-        return (float("nan"),) * 2 if self.slope is None else self.slope.interval  # type: ignore[return-value]
+        return (float("nan"),) * 2 if self.slope is None else self.slope.interval
 
     @property
     def slope_p_value(self) -> float:

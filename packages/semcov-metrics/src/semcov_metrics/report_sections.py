@@ -51,7 +51,7 @@ def report_sections(
         "subgroup_values": grid.subgroups,
     }
     bands, _ = coverage_strata(np.where(table["valid"], table["coverage"], np.nan))
-    table = table.assign(band=np.where(bands == "", None, bands))
+    table = table.assign(band=np.where(bands == "", None, bands))  # type: ignore[call-overload]
     flags = scg_error_q_values(
         table,
         test_labels=test[1],
@@ -61,7 +61,11 @@ def report_sections(
         classes=grid.classes,
     )
     table = table.assign(q_value=flags["q_value"].to_numpy(), flagged=flags["flagged"].to_numpy())
-    samples = {"test_descriptors": test[0], "test_labels": test[1], "test_subgroups": test[2]}
+    samples: dict[str, Any] = {
+        "test_descriptors": test[0],
+        "test_labels": test[1],
+        "test_subgroups": test[2],
+    }
     common = {**samples, "membership": membership, "threshold": threshold, **axes}
     strata = stratum_metrics(table.fillna({"band": ""}), test_scores=scores, **common)
     reliability: dict[str, dict[str, list[float]]] = {}
