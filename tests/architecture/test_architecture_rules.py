@@ -302,6 +302,49 @@ def test_semcov_train_imports_its_own_modules_at_module_level():
     assert lazy == set()
 
 
+#: What each room of semcov_train may import (docs/architecture.md, "semcov_train in rooms"):
+#: subpackages and root modules by name; ``config`` reads two leaf modules of other rooms.
+_FLOOR = {"config", "_registry", "parsing"}
+_BELOW_EVALUATION = {"rundir", "methods", "inputs", "runtime", *_FLOOR}
+ROOM_IMPORTS = {
+    "_registry": set(),
+    "parsing": set(),
+    "config": {"_registry", "methods.encoder_config", "evaluation.threshold"},
+    "runtime": {"config"},
+    "inputs": {"methods", "runtime", "config", "_registry"},
+    "methods": {"inputs", "runtime", "config", "_registry"},
+    "rundir": {"inputs", "config"},
+    "evaluation": _BELOW_EVALUATION,
+    "training": {"evaluation", *_BELOW_EVALUATION},
+    "audit": {"evaluation", *_BELOW_EVALUATION},
+    "reporting": {"evaluation", "rundir", *_FLOOR},
+    "cli": {"audit", "training", "evaluation", *_BELOW_EVALUATION},
+    "__main__": {"cli"},
+    "": {"training", "evaluation", *_BELOW_EVALUATION},
+    "experiments": {"", "cli", "reporting", "audit", "training", "evaluation", *_BELOW_EVALUATION},
+}
+
+
+def _room(module: str) -> str:
+    return module.split(".")[1] if "." in module else ""
+
+
+def test_semcov_train_rooms_import_down_the_floors():
+    graph = import_graph(ROOT / "packages" / "semcov-train" / "src")
+    assert {_room(module) for module in graph} == set(ROOM_IMPORTS)
+    upward = set()
+    for module, targets in graph.items():
+        allowed = ROOM_IMPORTS[_room(module)]
+        for target in targets:
+            if target.count(".") == 1 and not graph[target]:
+                continue  # a room's own package, importing nothing: the way to a leaf module
+            name = target.split(".", 1)[1] if "." in target else ""
+            room = _room(target)
+            if room != _room(module) and room not in allowed and name not in allowed:
+                upward.add((module, target))
+    assert upward == set()
+
+
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.parent.name)
 def test_source_files_stay_under_the_line_limit(src):
     long = {
