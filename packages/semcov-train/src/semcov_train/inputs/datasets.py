@@ -24,7 +24,7 @@ from .sources import load_table, resolve_modality, resolve_subgroup, resolve_tar
 from .split_parts import split_tables, test_draw_table
 
 if TYPE_CHECKING:
-    from semcov_data import ImageCache, SampleTable, SemCovDataset
+    from semcov_data import ImageCache, SampleTable
 
 __all__ = ["AxisCounts", "DataBundle", "RunSplit", "load_split", "prepare_data"]
 
