@@ -33,8 +33,8 @@ from semcov_train.experiments.command_line import (
     run_grids,
     select_runs,
 )
-from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
 from semcov_train.reporting import format_cell, side_by_side, summarize, t_interval
+from semcov_train.reporting.figures import MODEL_COLORS, backbones, pyplot, save_figure
 from semcov_train.rundir import read_scg
 
 __all__ = ["FIGURE1_METHODS", "figure1_runs", "figure1_table", "main", "plot_figure1"]

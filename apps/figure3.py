@@ -28,8 +28,8 @@ from semcov_train.experiments.command_line import (
     select_runs,
     variant_grids,
 )
-from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
 from semcov_train.reporting import format_cell, t_interval
+from semcov_train.reporting.figures import MODEL_COLORS, backbones, pyplot, save_figure
 from semcov_train.rundir import read_history
 
 __all__ = [

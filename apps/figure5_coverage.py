@@ -131,7 +131,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def _synthetic_root(args: argparse.Namespace) -> Path:
     """The trainer's synthetic benchmark for ``--preset`` (generated once into the cache)."""
     from semcov_train import make_config
-    from semcov_train.datasets import prepare_synthetic
+    from semcov_train.inputs.synthetic_data import prepare_synthetic
 
     overrides = {"cache_dir": str(args.cache_dir)} if args.cache_dir is not None else {}
     return prepare_synthetic(make_config(args.preset, **overrides))

@@ -32,8 +32,8 @@ from semcov_train.experiments.command_line import (
     select_runs,
     variant_grids,
 )
-from semcov_train.figures import MODEL_COLORS, backbones, pyplot, save_figure
 from semcov_train.reporting import format_cell, summarize
+from semcov_train.reporting.figures import MODEL_COLORS, backbones, pyplot, save_figure
 
 __all__ = ["DEPTHS", "METRICS", "figure6_summary", "figure6_table", "main", "plot_figure6"]
 

@@ -220,7 +220,8 @@ def weight_spread(args: argparse.Namespace) -> str:
     training split of the first fold and seed, with the trainer's CAS settings, and the
     attributes CAS composes there (descriptors, then metadata such as site and age bin)."""
     from semcov_data.cas import cas_attributes, cas_weights
-    from semcov_train.datasets import fold_parts, load_table
+    from semcov_train.inputs.folds import fold_parts
+    from semcov_train.inputs.sources import load_table
 
     method = next(m for m in MIXINGS.values() if m in args.methods)
     run = next(r for g in grids(args) for r in g.runs() if r.method == method)

@@ -2,8 +2,8 @@
 
 ``light``: semcov-data's per-sample torchvision v2 recipe (what each loader worker runs, here
 on one thread for a whole batch); ``siim2020``: the full SIIM-ISIC 2020 recipe with kornia on
-the batch (:mod:`semcov_train.augment`), on the chosen device. Median of ``--repeats`` batches
-after one warm-up batch. Run:
+the batch (:mod:`semcov_train.inputs.augment`), on the chosen device. Median of ``--repeats``
+batches after one warm-up batch. Run:
 
     uv run python benchmarks/bench_augment.py --size 64 224 --batch-size 32 --device cpu
     uv run python benchmarks/bench_augment.py --size 224 --device cuda
@@ -18,7 +18,7 @@ import time
 import torch
 
 from semcov_data import train_transform
-from semcov_train.augment import siim2020
+from semcov_train.inputs.augment import siim2020
 
 
 def _time(function, repeats: int, sync) -> float:

@@ -36,8 +36,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from semcov_train import make_config, train
-    from semcov_train.oracle import oracle_ceiling
-    from semcov_train.split_parts import prepare_synthetic_parts
+    from semcov_train.inputs.split_parts import prepare_synthetic_parts
+    from semcov_train.methods.oracle import oracle_ceiling
 
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     with tempfile.TemporaryDirectory() as folder:

@@ -66,8 +66,8 @@ def _saved_activation_mib(forward) -> float:
 
 def run_worker(method_name: str, args: argparse.Namespace) -> dict:
     from semcov_train import METHODS, TrainStep, make_config
-    from semcov_train.device_policy import amp_dtype, use_channels_last
-    from semcov_train.distributed import DistContext
+    from semcov_train.runtime.device_policy import amp_dtype, use_channels_last
+    from semcov_train.runtime.distributed import DistContext
 
     if args.threads:
         torch.set_num_threads(args.threads)

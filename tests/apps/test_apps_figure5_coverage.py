@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from semcov_train import make_config
-from semcov_train.datasets import prepare_synthetic
+from semcov_train.inputs.synthetic_data import prepare_synthetic
 
 MILK10K = Path(__file__).resolve().parents[3] / "shared" / "data" / "milk10k"
 DIAGNOSES = ("AKIEC", "BCC", "BEN_OTH", "BKL", "DF", "INF", "MAL_OTH", "MEL", "NV", "SCCKA", "VASC")

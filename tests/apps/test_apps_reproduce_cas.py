@@ -56,7 +56,8 @@ def _spread_by_hand(runs: Path) -> str:
     (no class balancing) max/min of r^1.2 / Σ r^1.2 is (max r / min r)^1.2."""
     from semcov_data.cas import cas_scores
     from semcov_train import TrainConfig
-    from semcov_train.datasets import fold_parts, load_table
+    from semcov_train.inputs.folds import fold_parts
+    from semcov_train.inputs.sources import load_table
 
     (run_dir,) = (runs / "cas" / "cas_cutmix" / "synthetic-dermoscopic").glob("*/fold0-seed0")
     stored = json.loads((run_dir / "config.json").read_text())["config"]

@@ -12,7 +12,7 @@ import reproduce_table1
 from scipy import stats
 
 from semcov_train import make_config
-from semcov_train.oracle import oracle_ceiling
+from semcov_train.methods.oracle import oracle_ceiling
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 PAPER = APPS / "paper_tables" / "table1_milk10k.csv"

@@ -12,15 +12,15 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from semcov_metrics import recall_at_1
-from semcov_train.alignment import (
+from semcov_train.evaluation.alignment import (
     RECALL_BATCH,
     RECALL_ROUNDS,
     alignment_results,
     batched_recall_at_1,
     mean_descriptors,
 )
-from semcov_train.distributed import DistContext
-from semcov_train.evaluate import predict
+from semcov_train.evaluation.evaluate import predict
+from semcov_train.runtime.distributed import DistContext
 
 
 @dataclass

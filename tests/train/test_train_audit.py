@@ -18,12 +18,17 @@ import torch.nn.functional as F
 
 from semcov_metrics import SemanticFairnessReport
 from semcov_train import make_config, prepare_data, train
-from semcov_train.audit import audit_run
-from semcov_train.audit_inputs import REBUILT_SOURCE
+from semcov_train.audit.descriptor_sensitivity import SENSITIVITY_COLUMNS, sensitivity_passes
+from semcov_train.audit.run_audit import audit_run
+from semcov_train.audit.run_inputs import REBUILT_SOURCE
 from semcov_train.cli import main
-from semcov_train.descriptor_sensitivity import SENSITIVITY_COLUMNS, sensitivity_passes
-from semcov_train.methods import METHODS
-from semcov_train.run_model import RunAxes, build_run_model, load_run_config, training_split
+from semcov_train.evaluation.run_model import (
+    RunAxes,
+    build_run_model,
+    load_run_config,
+    training_split,
+)
+from semcov_train.methods.registry import METHODS
 from semcov_train.rundir import read_config, read_scg
 
 #: Enough synthetic lesions for a defined CDI (3+ SCGs with test support) at the smoke size.

@@ -12,7 +12,7 @@ from kornia import augmentation as K
 
 from semcov_data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from semcov_train import make_config, train
-from semcov_train.augment import (
+from semcov_train.inputs.augment import (
     SIIM2020_OPERATIONS,
     OneOf,
     Siim2020Config,

@@ -6,7 +6,7 @@ import pytest
 
 from semcov_train import METHODS, PRESETS, TrainConfig, make_config, train
 from semcov_train.cli import config_from_args, main
-from semcov_train.methods import resolve_backbone
+from semcov_train.methods.registry import resolve_backbone
 
 
 def test_presets_are_named_configs():

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from semcov_train import METHODS
-from semcov_train.datasets import prepare_data
-from semcov_train.late_fusion import LateFusionClassifier
-from semcov_train.shuffle import shuffle_within_cells, shuffled_descriptor_rows
+from semcov_train.inputs.datasets import prepare_data
+from semcov_train.inputs.shuffle import shuffle_within_cells, shuffled_descriptor_rows
+from semcov_train.methods.late_fusion import LateFusionClassifier
 
 
 def test_late_fusion_head_sees_features_and_descriptors():
@@ -120,7 +120,7 @@ def test_independent_test_draw_is_shared_by_every_fold(smoke):
 def test_oracle_ceiling_uses_the_runs_own_split(smoke):
     from semcov_data.synthetic_oracle import oracle_auc, read_scenes
     from semcov_train import prepare_synthetic
-    from semcov_train.oracle import oracle_ceiling
+    from semcov_train.methods.oracle import oracle_ceiling
 
     config = smoke(synthetic_test_lesions=60)
     data = prepare_data(config)

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from semcov_train import train
-from semcov_train.predict import predict_csv
+from semcov_train.evaluation.predict import predict_csv
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "isic-dicm-17k"
 pytestmark = pytest.mark.skipif(

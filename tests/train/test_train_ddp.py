@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from semcov_train import run_directory, train
-from semcov_train.distributed import DistContext
+from semcov_train.runtime.distributed import DistContext
 
 WORKER = textwrap.dedent(
     '''
@@ -27,8 +27,8 @@ WORKER = textwrap.dedent(
 
     import torch
 
-    from semcov_train.distributed import DistContext, all_gather_objects, setup_distributed
-    from semcov_train.objectives import (
+    from semcov_train.runtime.distributed import DistContext, all_gather_objects, setup_distributed
+    from semcov_train.methods.objectives import (
         GroupDROObjective,
         NIRObjective,
         SemanticScaleObjective,

@@ -19,8 +19,8 @@ from semcov_train import (
     prepare_synthetic,
     train,
 )
-from semcov_train.checkpoint import load_checkpoint
 from semcov_train.rundir import read_config, settings_name
+from semcov_train.runtime.checkpoint import load_checkpoint
 
 #: Files every finished run directory holds.
 RUN_FILES = (

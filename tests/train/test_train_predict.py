@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 
 from semcov_train import train
 from semcov_train.cli import main
-from semcov_train.predict import predict_csv
+from semcov_train.evaluation.predict import predict_csv
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from semcov_train import run_directory, train
-from semcov_train.preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
+from semcov_train.training.preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
 
 TIMING_COLUMNS = ("epoch_seconds", "train_images_per_s")
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import torch
 
-import semcov_train.run_checkpoints as checkpoints_module
-import semcov_train.trainer as trainer_module
+import semcov_train.training.run_checkpoints as checkpoints_module
+import semcov_train.training.trainer as trainer_module
 from semcov_train import PRESETS, run_directory, train
 
 TIMING_COLUMNS = ("epoch_seconds", "train_images_per_s")

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from semcov_train import run_directory, train
-from semcov_train.run_lock import LOCK_FILE, RunDirectoryLocked, RunLock
+from semcov_train.training.run_lock import LOCK_FILE, RunDirectoryLocked, RunLock
 
 
 def _dead_pid() -> int:

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from semcov_train import make_config, run_directory
-from semcov_train.checkpoint import atomic_write_json
 from semcov_train.rundir import (
     CONFIG_FILE,
     DONE_FILE,
@@ -33,7 +32,8 @@ from semcov_train.rundir import (
     settings_name,
     settings_overrides,
 )
-from semcov_train.trainer import finished_results as trainer_finished_results
+from semcov_train.runtime.checkpoint import atomic_write_json
+from semcov_train.training.trainer import finished_results as trainer_finished_results
 
 
 def _finish(config, results: dict | None = None) -> None:

@@ -12,13 +12,13 @@ import torch
 from torch import nn
 
 from semcov_train import make_config
-from semcov_train.checkpoint import load_checkpoint
-from semcov_train.distributed import DistContext, uniform_sampler
-from semcov_train.run_checkpoints import CHECKPOINT_FORMAT, RunCheckpoints
-from semcov_train.schedule import cosine_schedule, lr_factor
-from semcov_train.train_step import TrainStep
-from semcov_train.training_setup import TrainingParts
-from semcov_train.training_state import TrainingState
+from semcov_train.runtime.checkpoint import load_checkpoint
+from semcov_train.runtime.distributed import DistContext, uniform_sampler
+from semcov_train.training.run_checkpoints import CHECKPOINT_FORMAT, RunCheckpoints
+from semcov_train.training.schedule import cosine_schedule, lr_factor
+from semcov_train.training.setup import TrainingParts
+from semcov_train.training.state import TrainingState
+from semcov_train.training.train_step import TrainStep
 
 PAPER = {"warmup_factor": 0.1, "min_lr_ratio": 0.0}
 

@@ -9,8 +9,8 @@ import pytest
 
 from semcov_train import make_config, train
 from semcov_train.cli import config_from_args
-from semcov_train.resolve import resolve_config, resolve_semcov_order
-from semcov_train.trainer import changed_settings, finished_results
+from semcov_train.inputs.resolve import resolve_config, resolve_semcov_order
+from semcov_train.training.trainer import changed_settings, finished_results
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ from torch.utils.data import DataLoader
 from semcov_metrics import UndefinedMetricWarning
 from semcov_train import make_config, prepare_data, train
 from semcov_train.cli import main
-from semcov_train.distributed import DistContext
-from semcov_train.evaluate import predict
-from semcov_train.methods import METHODS
-from semcov_train.threshold import choose_threshold, decide
+from semcov_train.evaluation.evaluate import predict
+from semcov_train.evaluation.threshold import choose_threshold, decide
+from semcov_train.methods.registry import METHODS
+from semcov_train.runtime.distributed import DistContext
 
 
 def _best_balanced_threshold(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:

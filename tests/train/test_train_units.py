@@ -11,9 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from semcov_train.checkpoint import atomic_write, atomic_write_json, get_rng_state, set_rng_state
-from semcov_train.datasets import fold_parts
-from semcov_train.distributed import (
+from semcov_train.evaluation.evaluate import bootstrap_performance, json_ready
+from semcov_train.inputs.folds import fold_parts
+from semcov_train.runtime.checkpoint import (
+    atomic_write,
+    atomic_write_json,
+    get_rng_state,
+    set_rng_state,
+)
+from semcov_train.runtime.distributed import (
     DistContext,
     ShardSampler,
     WeightedDistributedSampler,
@@ -21,7 +27,6 @@ from semcov_train.distributed import (
     scale_grad,
     uniform_sampler,
 )
-from semcov_train.evaluate import bootstrap_performance, json_ready
 
 
 @pytest.fixture
@@ -152,8 +157,8 @@ def test_bootstrap_intervals_bracket_the_estimate():
 
 
 def test_float_output_lifts_low_precision_fields():
-    from semcov_train.device_policy import float_output
-    from semcov_train.models import ClassifierOutput
+    from semcov_train.methods.models import ClassifierOutput
+    from semcov_train.runtime.device_policy import float_output
 
     output = ClassifierOutput(torch.zeros(2, 2, dtype=torch.bfloat16), torch.zeros(2, 3))
     lifted = float_output(output)

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semcov_metrics import UndefinedMetricWarning
+
 __all__ = ["ORACLE_FEATURES", "ORACLE_MODELS", "oracle_auc", "oracle_scores", "read_scenes"]
 
 #: Numeric scene parameters the oracle sees (the site and skin tone are added one-hot).
@@ -141,8 +143,6 @@ def oracle_auc(
     one class only.
     """
     from sklearn.metrics import roc_auc_score
-
-    from semcov_metrics import UndefinedMetricWarning
 
     scores = oracle_scores(train_scenes, test_scenes, model=model, features=features, seed=seed)
     y_test = (test_scenes["class_name"] == "MEL").to_numpy(int)

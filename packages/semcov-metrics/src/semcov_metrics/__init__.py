@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from semcov_metrics._groups import MEMBERSHIPS
+from semcov_metrics._version import __version__
 from semcov_metrics.alignment import align_gap, alignment_cosine, recall_at_1
 from semcov_metrics.calibration import expected_calibration_error, reliability_diagram
 from semcov_metrics.cdi import cdi_null_floor, coverage_disparity_index
@@ -39,8 +40,6 @@ from semcov_metrics.strata import BANDS, coverage_strata, stratum_metrics, strat
 from semcov_metrics.subsampling import BalancedSubsampling, class_balanced_subsampling
 from semcov_metrics.tail import tail_groups, tail_sensitivity_at_specificity
 from semcov_metrics.tpr import scg_tpr
-
-__version__ = "0.3.0"
 
 __all__ = [
     "BANDS",

@@ -29,6 +29,7 @@ from semcov_metrics._report_view import (
     strata_rows,
 )
 from semcov_metrics._svg import SVG_STYLE, figure_svg
+from semcov_metrics._version import __version__
 from semcov_metrics.model_card import CardSection, resolve_card
 
 __all__ = [
@@ -294,7 +295,6 @@ def render_html(
     """The report as one HTML document (a string); see :func:`write_html_report`."""
     jinja2 = require("jinja2", _PURPOSE)
     matplotlib = require("matplotlib", _PURPOSE)
-    from semcov_metrics import __version__
 
     if context is not None and not isinstance(context, Mapping):
         raise TypeError(f"context must be a mapping, got {type(context).__name__}")

@@ -4,12 +4,14 @@ run directories, checkpoint/resume and torchrun DDP."""
 from __future__ import annotations
 
 from semcov_train.config import PRESETS, TrainConfig, make_config
-from semcov_train.datasets import DATASETS, DataBundle, DatasetSpec, prepare_data, prepare_synthetic
-from semcov_train.methods import METHODS, Method, check_available
-from semcov_train.models import MissingWeightsError
+from semcov_train.inputs.datasets import DataBundle, prepare_data
+from semcov_train.inputs.sources import DATASETS, DatasetSpec
+from semcov_train.inputs.synthetic_data import prepare_synthetic
+from semcov_train.methods.models import MissingWeightsError
+from semcov_train.methods.registry import METHODS, Method, check_available
 from semcov_train.rundir import changed_settings, finished_results, run_directory
-from semcov_train.train_step import TrainStep
-from semcov_train.trainer import RunResult, train
+from semcov_train.training.train_step import TrainStep
+from semcov_train.training.trainer import RunResult, train
 
 __version__ = "0.2.0"
 

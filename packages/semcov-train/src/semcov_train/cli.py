@@ -16,8 +16,16 @@ from typing import Any
 
 from semcov_metrics.performance import PERFORMANCE_KEYS
 
-from ._registry import did_you_mean
+from ._registry import did_you_mean, lookup
+from .audit.run_audit import main as audit_main
 from .config import PRESETS, TrainConfig, _field_types, check_field_names, make_config
+from .evaluation.predict import main as predict_main
+from .inputs.sources import DATASETS
+from .methods.models import MissingWeightsError
+from .methods.registry import METHODS, check_available
+from .parsing import OneLineParser
+from .training.preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
+from .training.trainer import train
 
 __all__ = ["build_parser", "config_from_args", "field_value", "main"]
 
@@ -61,16 +69,8 @@ def field_value(name: str, text: str) -> Any:
         raise ValueError(f"{name}: {error}") from None
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from .datasets import DATASETS
-    from .methods import METHODS
-
-    parser = _Parser(
+    parser = OneLineParser(
         prog="semcov-train",
         description="Train one method of the SemCovNet paper and write its run directory.",
         epilog=(
@@ -132,24 +132,17 @@ def config_from_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, bo
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m semcov_train`` and ``semcov-train``; returns the exit code.
 
-    ``semcov-train predict ...`` applies a trained run to new images (:mod:`semcov_train.predict`),
-    ``semcov-train audit ...`` audits a trained run (:mod:`semcov_train.audit`); anything else
-    trains. Exit codes: 0 done, 2 bad input (one line on stderr), 75 stopped on
-    SIGTERM with a checkpoint (:data:`~semcov_train.preemption.PREEMPTED_EXIT_CODE`).
+    ``semcov-train predict ...`` applies a trained run to new images
+    (:mod:`semcov_train.evaluation.predict`), ``semcov-train audit ...`` audits a trained run
+    (:mod:`semcov_train.audit.run_audit`); anything else trains. Exit codes: 0 done, 2 bad input
+    (one line on stderr), 75 stopped on SIGTERM with a checkpoint
+    (:data:`~semcov_train.training.preemption.PREEMPTED_EXIT_CODE`).
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["predict"]:
-        from .predict import main as predict_main
-
         return predict_main(args[1:])
     if args[:1] == ["audit"]:
-        from .audit import main as audit_main
-
         return audit_main(args[1:])
-    from .methods import METHODS, check_available
-    from .models import MissingWeightsError
-    from .preemption import PREEMPTED_EXIT_CODE, TrainingPreempted
-    from .trainer import train
 
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(
@@ -157,8 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         config, resume = config_from_args(args)
-        from ._registry import lookup
-        from .datasets import DATASETS
 
         lookup(METHODS, config.method, "method")
         lookup(DATASETS, config.dataset, "dataset")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from semcov_layers.encoder_options import ENCODER_OPTION_CHOICES, SemanticEncode
 from semcov_layers.losses.cdi import MEMBERSHIPS as CDI_MEMBERSHIPS
 from semcov_metrics import MEMBERSHIPS
 
-from . import encoder_config
 from ._registry import did_you_mean, lookup
-from .encoder_config import SEMCOV_ORDERS, SEMCOV_PREFIX
+from .evaluation.threshold import check_decision_rule
+from .methods import encoder_config
+from .methods.encoder_config import SEMCOV_ORDERS, SEMCOV_PREFIX
 
 __all__ = [
     "AMP_MODES",
@@ -36,7 +38,7 @@ __all__ = [
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 SWITCHES = ("auto", "on", "off")
 GROUPDRO_GROUPS = ("subgroup", "class_subgroup", "scg")
-#: Training augmentation recipes (:mod:`semcov_train.augment`).
+#: Training augmentation recipes (:mod:`semcov_train.inputs.augment`).
 AUGMENT_RECIPES = ("light", "flips", "siim2020")
 # Defaults of the semcov_* fields: the encoder's own.
 _ENCODER = SemanticEncoderOptions()
@@ -66,14 +68,14 @@ class TrainConfig:
     ``decision_threshold`` (``argmax``, ``balanced``, ``youden`` or a probability in (0, 1))
     is the rule that turns positive-class scores into the decisions behind per-SCG TPR, TPR_w,
     TPR_std and CDI; it is chosen on the validation split and applied to test unchanged
-    (:mod:`semcov_train.threshold`). ``semcov_order="auto"`` is ``mixture_dam_attn`` on
+    (:mod:`semcov_train.evaluation.threshold`). ``semcov_order="auto"`` is ``mixture_dam_attn`` on
     dermoscopic images and ``attn_dam`` otherwise (paper Table 5;
-    :func:`semcov_train.resolve.resolve_semcov_order`). ``augment_recipe``: ``light``
+    :func:`semcov_train.inputs.resolve.resolve_semcov_order`). ``augment_recipe``: ``light``
     (per-sample torchvision v2 in the loader workers), ``flips`` (its transpose and flips
     alone: the ``quick`` CPU preset, where colour jitter, affine warps and blur cost more than
     the small model's step) or ``siim2020`` (the full SIIM-ISIC 2020
     recipe with kornia, on the batch on the run's device; the ``paper`` preset), see
-    :mod:`semcov_train.augment`.
+    :mod:`semcov_train.inputs.augment`.
 
     ``batch_size`` is the global batch: under DDP each of the N processes loads
     ``batch_size / N`` samples per step, so a run on N processes takes the same optimisation
@@ -81,7 +83,8 @@ class TrainConfig:
 
     The SemCovNet encoder options stay flat fields ``semcov_<option>`` (command line,
     config.json and run identity) whose defaults, choices and ranges come from
-    :class:`semcov_layers.SemanticEncoderOptions`; why, and how: :mod:`semcov_train.encoder_config`.
+    :class:`semcov_layers.SemanticEncoderOptions`; why, and how:
+    :mod:`semcov_train.methods.encoder_config`.
     """
 
     # --- what to run
@@ -295,7 +298,6 @@ class TrainConfig:
         # Ranges and types of the encoder options, as the encoder checks them.
         auto = self.semcov_order == "auto"
         self.encoder_options(order=SemanticEncoderOptions().order if auto else None)
-        from .threshold import check_decision_rule
 
         check_decision_rule(self.decision_threshold)
         if self.semcov_feedback and self.semcov_depth < 2:
@@ -308,7 +310,7 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ derived values
     def encoder_options(self, order: str | None = None) -> SemanticEncoderOptions:
-        """The encoder options (:func:`semcov_train.encoder_config.encoder_options`)."""
+        """The encoder options (:func:`semcov_train.methods.encoder_config.encoder_options`)."""
         return encoder_config.encoder_options(self, order)
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -335,8 +337,6 @@ _TYPES: dict[str, Any] | None = None
 def _field_types() -> dict[str, Any]:
     global _TYPES
     if _TYPES is None:
-        import typing
-
         _TYPES = typing.get_type_hints(TrainConfig)
     return _TYPES
 
@@ -372,7 +372,7 @@ def _preset(name: str, **values: Any) -> TrainConfig:
 #: one epoch). ``quick``: Table 1 with three seeds a cell in ten minutes on a 2-core CPU (32 px,
 #: a pool of 2,000 lesions, every run scored on the same independent draw of 3,000, 6 epochs
 #: of batch 64 at lr 3e-3, flips only, from scratch with the ``small`` stand-ins of
-#: :mod:`semcov_train.standins`; SemCovNet's width D = 128 for the stand-in's 256 channels,
+#: :mod:`semcov_train.methods.standins`; SemCovNet's width D = 128 for the stand-in's 256 channels,
 #: the paper's 256 on ``paper``).
 #: ``paper``: §4.1 (224 px, 50 epochs, batch 32, Adam, cosine with one warm-up epoch at lr/10,
 #: early stopping with patience 10 on val AUC, EfficientNet-B0 with ImageNet weights).

@@ -13,15 +13,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from semcov_train import METHODS
+from semcov_train.rundir import read_results
+
 from .command_line import app_grid, app_parser, app_settings, parse_app_args, run_app, run_grids
 from .plan import plan
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; the exit status (2: bad option or settings, one line on stderr)."""
-    from semcov_train import METHODS
-    from semcov_train.rundir import read_results
-
     parser = app_parser(__doc__.splitlines()[0], "results/experiments", METHODS)
     parser.add_argument("--experiment", required=True, help="experiment name (first folder)")
     parser.add_argument(

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from semcov_train.reporting import paper_table
+
 __all__ = ["read_paper_table", "read_rows"]
 
 
@@ -25,8 +27,6 @@ def read_rows(app_file: str | Path) -> dict:
 def read_paper_table(app_file: str | Path, name: str):
     """The paper's numbers ``paper_tables/<name>.csv`` beside `app_file`
     (:func:`semcov_train.reporting.paper_table`)."""
-    from semcov_train.reporting import paper_table
-
     return paper_table(Path(app_file).resolve().parent / "paper_tables" / f"{name}.csv")
 
 

@@ -15,6 +15,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from semcov_train.cli import field_value
+from semcov_train.reporting import DEFAULT_METRICS, format_table, read_runs, write_tables
+
 from .app_rows import read_paper_table, read_rows
 from .grid import Grid, parse_shard
 from .launchers import LAUNCHERS, Launcher, auto_launcher, cpu_workers, make_launcher
@@ -53,8 +58,6 @@ QUICK_SEEDS = (0, 1, 2)
 
 
 def _set_option(text: str) -> tuple[str, Any]:
-    from semcov_train.cli import field_value
-
     name, sep, value = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"expected field=value, got {text!r}")
@@ -313,8 +316,6 @@ def run_grids(args: argparse.Namespace, grids: Sequence[Grid]) -> dict[str, str]
 def lr_selection(args: argparse.Namespace, grids: Sequence[Grid]):
     """The learning rate chosen per model (a DataFrame, empty without an lr grid): experiment,
     method, modality, lr, mean val AUC, and per candidate its mean val AUC and finished runs."""
-    import pandas as pd
-
     rows = []
     for choice in select_learning_rates(plan(grids, args.preset, app_settings(args))):
         row: dict[str, Any] = {
@@ -343,10 +344,6 @@ def select_runs(
     under ``--runs`` never mix in; an lr-tuning grid gives the runs of each model's chosen lr.
     Metrics no run reports are NaN columns (an empty selection still has them).
     """
-    import pandas as pd
-
-    from semcov_train.reporting import DEFAULT_METRICS, read_runs
-
     the_plan = plan(grids, args.preset, app_settings(args))
     tuned = {grid.experiment for grid in grids if grid.tunes_lr}
     chosen = set()
@@ -376,8 +373,6 @@ def variant_runs(
     grids: Sequence[Grid] = (),
 ):
     """The selected runs of the experiments ``<prefix>-<variant>``, the variant in `column`."""
-    import pandas as pd
-
     parts = [
         select_runs(args, f"{prefix}-{variant}", grids=grids).assign(**{column: variant})
         for variant in variants
@@ -405,8 +400,6 @@ def not_run_reasons(
 def emit(table, out: str | Path, stem: str, notes: Sequence[str] = ()) -> list[Path]:
     """Print `table` as Markdown and write ``<stem>.md/.csv/.tex`` into `out`; their paths.
     `notes` (what the cells mean) follow the Markdown table as a list, in print and in the file."""
-    from semcov_train.reporting import format_table, write_tables
-
     text = format_table(table, "markdown")
     if notes:
         text = text.rstrip("\n") + "\n\n" + "\n".join(f"- {note}" for note in notes)

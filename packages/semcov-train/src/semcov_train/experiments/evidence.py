@@ -6,7 +6,8 @@ oracle ceiling of the synthetic benchmark, and paired differences with their int
   "SemCovNet (shuffled descriptors)" keeps the modules but permutes p within (class, subgroup)
   cells. A gain of SemCovNet over ENet-B0 that the late-fusion row matches comes from access to
   p; one that the shuffled row keeps does not come from the per-sample descriptors.
-- **Oracle** (synthetic data): :func:`semcov_train.oracle.oracle_ceiling` on each fold's split.
+- **Oracle** (synthetic data): :func:`semcov_train.methods.oracle.oracle_ceiling` on each fold's
+split.
 - **Paired differences** (:func:`semcov_train.reporting.paired_differences`): ``d ± h`` over
   the (fold, seed) pairs two methods share, as table rows and as sentences for the notes.
 
@@ -21,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from semcov_train import make_config
+from semcov_train.methods.oracle import oracle_ceiling
 from semcov_train.reporting import (
     NOT_IN_PAPER,
     difference_row,
@@ -29,6 +32,8 @@ from semcov_train.reporting import (
     paired_differences,
     t_interval,
 )
+
+from .command_line import app_settings
 
 __all__ = ["delta_rows", "delta_sentences", "oracle_rows", "paper_differences"]
 
@@ -49,11 +54,6 @@ def oracle_rows(
     `key`/`values`: the table's second key column and its value per modality (Table 3 names
     datasets, ``milk10k-dermoscopic``); default the modality itself.
     """
-    from semcov_train import make_config
-    from semcov_train.oracle import oracle_ceiling
-
-    from .command_line import app_settings
-
     settings = {**app_settings(args), "method": "erm"}
     rows = []
     for position, modality in enumerate(modalities):

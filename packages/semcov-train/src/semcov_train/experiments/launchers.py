@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -22,9 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from semcov_train import PRESETS, TrainConfig, run_directory
-from semcov_train.run_lock import RunDirectoryLocked
+import torch
+
+from semcov_train import PRESETS, TrainConfig, run_directory, train
+from semcov_train.inputs.split_parts import prepare_synthetic_parts
 from semcov_train.rundir import RESULTS_FILE, read_results
+from semcov_train.training.run_lock import RunDirectoryLocked
 
 #: ``Outcome.error`` of a run another live process is training (a shard or worker elsewhere):
 #: reported, not a failure.
@@ -85,8 +89,6 @@ def train_one(config: TrainConfig) -> Outcome:
 
     Module-level, so worker processes and submitit jobs can unpickle it.
     """
-    from semcov_train import train
-
     start = time.perf_counter()
     try:
         result = train(config, resume=True)
@@ -111,8 +113,6 @@ class InProcess:
     def launch(
         self, configs: Sequence[TrainConfig], progress: Progress | None = None
     ) -> list[Outcome]:
-        from semcov_train import train
-
         outcomes = []
         for index, config in enumerate(configs):
             start = time.perf_counter()
@@ -132,16 +132,12 @@ def _render_synthetic(configs: Sequence[TrainConfig]) -> None:
     """Render the synthetic benchmarks (pools and test draws) the runs need, here, before the
     workers start: they would otherwise render the same one side by side. A benchmark already
     rendered is only checked."""
-    from semcov_train.split_parts import prepare_synthetic_parts
-
     for config in configs:
         if config.dataset == "synthetic" and config.data_root is None:
             prepare_synthetic_parts(config)
 
 
 def _single_thread() -> None:
-    import torch
-
     torch.set_num_threads(1)
 
 
@@ -321,8 +317,6 @@ class DryRun:
     def launch(
         self, configs: Sequence[TrainConfig], progress: Progress | None = None
     ) -> list[Outcome]:
-        import shlex
-
         stream = self.stream or sys.stdout
         for config in configs:
             arguments = ["semcov-train", *command_arguments(config)]
@@ -374,8 +368,6 @@ def auto_launcher(preset: str, device: str, workers: int) -> tuple[str, dict[str
     faster as several one-thread runs than as one run on several threads (measured in the
     semcov-train README, "Running a grid"); with one worker, ``inprocess``.
     """
-    import torch
-
     gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     if gpu or preset == "smoke" or workers < 2:
         return "inprocess", {}

@@ -23,7 +23,9 @@ Public names: :func:`read_runs`, :data:`IDENTITY_COLUMNS`, :data:`INFO_COLUMNS`,
 :func:`paper_table`, :func:`side_by_side`, :func:`extra_rows` (rows the paper does not
 have), :data:`NOT_IN_PAPER`, :func:`difference_row`, :func:`format_table`,
 :func:`write_tables`, :data:`DIGITS` (tables); :func:`difference_sentence` (a paired
-difference in words, for table notes); :func:`main` (the command line).
+difference in words, for table notes); :func:`main` (the command line). What the figures of
+run directories share (matplotlib without a display, model colours) is in
+:mod:`semcov_train.reporting.figures`, imported on its own.
 """
 
 from __future__ import annotations

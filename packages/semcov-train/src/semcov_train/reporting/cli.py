@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..parsing import OneLineParser
 from .frame import DEFAULT_METRICS, read_runs
 from .intervals import PAIR_KEYS, paired_differences, summarize
 from .tables import DIGITS, differences_table, format_table, summary_table, write_tables
@@ -26,14 +27,9 @@ __all__ = ["build_parser", "main"]
 PROG = "python -m semcov_train.reporting"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line's options."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog=PROG,
         description="Summarise run directories: mean ± 95 % t-interval over folds and seeds.",
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..evaluate import FAIRNESS_KEYS, PERFORMANCE_KEYS
+from ..evaluation.evaluate import FAIRNESS_KEYS, PERFORMANCE_KEYS
 from ..rundir import (
     CONFIG_FILE,
     RESULTS_FILE,

@@ -21,7 +21,7 @@ A preset's own values are not hashed: when a preset is redefined, its runs keep 
 directories and :func:`finished_results` refuses a finished run whose stored settings differ
 from the current ones, naming each setting.
 
-The trainer writes these files through :mod:`semcov_train.checkpoint`'s atomic writes;
+The trainer writes these files through :mod:`semcov_train.runtime.checkpoint`'s atomic writes;
 :mod:`semcov_train.reporting` and the figure apps read them only through the readers here.
 
 Public names: the file-name constants (:data:`CONFIG_FILE`, :data:`HISTORY_FILE`,

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import PRESETS, TrainConfig
-from ..datasets import resolve_modality
-from ..resolve import resolve_config
+from ..inputs.resolve import resolve_config
+from ..inputs.sources import resolve_modality
 from .names import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -38,8 +38,8 @@ def settings_overrides(config: TrainConfig) -> dict[str, Any]:
     preset name that :data:`~semcov_train.config.PRESETS` does not know (a ``TrainConfig``
     built by hand) is compared with the dataclass defaults instead. Both sides are compared
     with their ``auto`` settings resolved for the run's dataset and modality
-    (:func:`~semcov_train.resolve.resolve_config`), so ``semcov_order="auto"`` and the order it
-    resolves to name the same directory."""
+    (:func:`~semcov_train.inputs.resolve.resolve_config`), so ``semcov_order="auto"`` and the order
+    it resolves to name the same directory."""
     known = PRESETS.get(config.preset)
     preset = known if known is not None else TrainConfig(preset=config.preset)
     preset = preset.replace(dataset=config.dataset, modality=config.modality)

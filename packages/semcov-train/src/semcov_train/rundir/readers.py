@@ -100,7 +100,8 @@ def read_history(run_dir: str | Path) -> pd.DataFrame:
 
 def read_history_rows(run_dir: str | Path) -> list[dict]:
     """``history.csv`` as one dict per epoch with numbers parsed (ints stay ints, empty cells
-    are None): what :class:`~semcov_train.trainer.RunResult` holds; [] when there is none."""
+    are None): what :class:`~semcov_train.training.trainer.RunResult` holds; [] when there is
+    none."""
     path = Path(run_dir) / HISTORY_FILE
     if not path.is_file():
         return []
