@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import semcov_data
 from semcov_data import (
     class_balanced_sample_weights,
     class_balanced_sampler,
@@ -63,10 +62,3 @@ def test_sampler_input_errors():
         class_balanced_sample_weights([])
     with pytest.raises(ValueError, match="length"):
         scg_balanced_weights([0, 1], ["a"])
-
-
-def test_deprecated_class_balanced_weights_warns_and_agrees():
-    labels = ["a", "b", "b", "c", "c", "c"]
-    with pytest.warns(DeprecationWarning, match="class_balanced_sample_weights"):
-        old = semcov_data.class_balanced_weights(labels)
-    np.testing.assert_array_equal(old, class_balanced_sample_weights(labels))

@@ -38,8 +38,6 @@ def test_scg_index_coverage_is_the_training_mean():
     index = build_scg_index(table, class_column="y", descriptor_columns=["hair", "ink"],
                             subgroup_columns="site")  # fmt: skip
     assert index.n_scgs == 2 * 2 * 3
-    with pytest.warns(DeprecationWarning, match="n_scgs"):
-        assert index.n_cells == index.n_scgs  # the deprecated 0.1.0 name
     coverage = index.coverage().set_index(["class", "descriptor", "subgroup"])
     assert coverage.loc[("mel", "hair", "arm"), "coverage"] == pytest.approx(0.7)
     assert coverage.loc[("mel", "hair", "arm"), "n_train"] == 2

@@ -7,7 +7,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import semcov_layers
 from semcov_layers import (
     AsymmetricLoss,
     ClassBalancedLoss,
@@ -310,18 +309,3 @@ def test_semantic_scale_loss_bad_inputs():
         loss(torch.randn(5, 3), torch.zeros(5, dtype=torch.long), torch.randn(4, 8))
     with pytest.raises(ValueError, match="`min_samples`"):
         SemanticScaleBalancedLoss(3, 8, bank_size=4, min_samples=5)
-
-
-# ---------------------------------------------------------------- deprecated 0.1.0 names
-
-
-def test_deprecated_loss_weight_names_warn_and_agree():
-    counts = [300, 100, 7]
-    with pytest.warns(DeprecationWarning, match="effective_number_class_weights"):
-        old = semcov_layers.class_balanced_weights(counts, 0.99, normalize=False)
-    assert torch.equal(old, effective_number_class_weights(counts, 0.99, normalize=False))
-    features = torch.randn(12, 5, generator=torch.Generator().manual_seed(0))
-    with pytest.warns(DeprecationWarning, match="class_semantic_scale"):
-        old_scale = semcov_layers.semantic_scale(features, normalize=False)
-    assert torch.equal(old_scale, class_semantic_scale(features, normalize=False))
-    assert not torch.equal(old_scale, class_semantic_scale(features))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,7 +12,6 @@ from torch.utils.data import WeightedRandomSampler
 __all__ = [
     "class_balanced_sample_weights",
     "class_balanced_sampler",
-    "class_balanced_weights",
     "scg_balanced_sampler",
     "scg_balanced_weights",
 ]
@@ -38,20 +36,6 @@ def class_balanced_sample_weights(labels: Sequence | np.ndarray) -> np.ndarray:
     codes = _codes(labels, "labels")
     counts = np.bincount(codes)
     return 1.0 / (len(counts) * counts[codes])
-
-
-def class_balanced_weights(labels: Sequence | np.ndarray) -> np.ndarray:
-    """Deprecated alias of :func:`class_balanced_sample_weights` (its 0.1.0 name).
-
-    ``semcov_layers.class_balanced_weights`` meant per-class loss weights, so both names went.
-    """
-    warnings.warn(
-        "semcov_data.class_balanced_weights is deprecated; use "
-        "semcov_data.class_balanced_sample_weights (same arguments and values)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return class_balanced_sample_weights(labels)
 
 
 def scg_balanced_weights(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -123,18 +122,6 @@ class SCGIndex:
     def n_scgs(self) -> int:
         """Nominal number of SCGs: classes × descriptors × subgroups (empty ones included)."""
         return len(self.classes) * len(self.descriptor_names) * len(self.subgroup_values)
-
-    @property
-    def n_cells(self) -> int:
-        """Deprecated 0.1.0 name of :attr:`n_scgs`; it counted SCGs, not the (class, subgroup)
-        cells of :meth:`cell_codes`."""
-        warnings.warn(
-            "SCGIndex.n_cells is deprecated; use SCGIndex.n_scgs (the same count: classes × "
-            "descriptors × subgroups)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.n_scgs
 
     def cell_codes(self) -> np.ndarray:
         """Index of each sample's (class, subgroup) cell, ``class * n_subgroups + subgroup``."""

@@ -11,7 +11,6 @@ from .cdi import (
 from .class_balanced import (
     ClassBalancedLoss,
     class_balanced_loss,
-    class_balanced_weights,
     effective_number_class_weights,
 )
 from .dva import DVALoss, dva_loss
@@ -20,7 +19,6 @@ from .nir import NIRRegularizer, nir_regularizer
 from .semantic_scale import (
     SemanticScaleBalancedLoss,
     class_semantic_scale,
-    semantic_scale,
     semantic_scale_weights,
 )
 from .semcov import SemCovLoss, SemCovLossOutput, semcov_loss
@@ -38,7 +36,6 @@ __all__ = [
     "asymmetric_loss",
     "cdi_regularizer",
     "class_balanced_loss",
-    "class_balanced_weights",
     "class_semantic_scale",
     "coverage_error_correlation",
     "dva_loss",
@@ -47,7 +44,6 @@ __all__ = [
     "group_losses",
     "nir_regularizer",
     "scg_recall_sums",
-    "semantic_scale",
     "semantic_scale_weights",
     "semcov_loss",
     "true_class_probability",

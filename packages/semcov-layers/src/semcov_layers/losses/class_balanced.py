@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import torch
@@ -23,7 +22,6 @@ __all__ = [
     "CB_LOSS_TYPES",
     "ClassBalancedLoss",
     "class_balanced_loss",
-    "class_balanced_weights",
     "effective_number_class_weights",
 ]
 
@@ -60,22 +58,6 @@ def effective_number_class_weights(
     if normalize:
         weights = weights * counts.numel() / weights.sum()
     return weights.float()
-
-
-def class_balanced_weights(
-    samples_per_class: Sequence[int] | Tensor, beta: float = 0.9999, *, normalize: bool = True
-) -> Tensor:
-    """Deprecated alias of :func:`effective_number_class_weights` (its 0.1.0 name).
-
-    ``semcov_data.class_balanced_weights`` meant per-sample sampling weights, so both names went.
-    """
-    warnings.warn(
-        "semcov_layers.class_balanced_weights is deprecated; use "
-        "semcov_layers.effective_number_class_weights (same arguments and values)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return effective_number_class_weights(samples_per_class, beta, normalize=normalize)
 
 
 def _check_inputs(logits: object, targets: object, num_classes: int) -> bool:

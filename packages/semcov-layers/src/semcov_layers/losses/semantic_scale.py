@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 import torch.distributed as dist
@@ -24,7 +23,6 @@ from .distributed import sum_across_processes
 __all__ = [
     "SemanticScaleBalancedLoss",
     "class_semantic_scale",
-    "semantic_scale",
     "semantic_scale_weights",
 ]
 
@@ -61,21 +59,6 @@ def class_semantic_scale(
     identity = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
     _, logdet = torch.linalg.slogdet(identity + (d / m) * gram)
     return 0.5 * logdet / math.log(2.0)
-
-
-def semantic_scale(features: Tensor, *, normalize: bool = True, center: bool = True) -> Tensor:
-    """Deprecated alias of :func:`class_semantic_scale` (its 0.1.0 name).
-
-    ``semcov_metrics.semantic_scale`` is the NumPy metric, which does not normalise by default;
-    this torch function shared its name with the opposite default.
-    """
-    warnings.warn(
-        "semcov_layers.semantic_scale is deprecated; use semcov_layers.class_semantic_scale "
-        "(same arguments and values)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return class_semantic_scale(features, normalize=normalize, center=center)
 
 
 def semantic_scale_weights(scales: Tensor, *, alpha: float = 1.0, eps: float = 1e-6) -> Tensor:
