@@ -14,6 +14,7 @@ import numpy as np
 
 from semcov_data._validation import check_choice
 from semcov_data.images import FITS, ImageDecodeError, load_fixed_size
+from semcov_data.processes import pid_alive
 from semcov_data.report import logger
 
 __all__ = ["CACHE_FORMAT", "ImageCache", "build_image_cache"]
@@ -36,16 +37,6 @@ def _signature(paths: Sequence[str]) -> list[list[object]]:
 def _key(paths: Sequence[str], size: int, fit: str) -> str:
     payload = json.dumps([CACHE_FORMAT, size, fit, _signature(paths)], separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ImageCache:
@@ -125,7 +116,7 @@ def _remove_orphans(cache_dir: Path, name: str) -> None:
     """Temporary files of an interrupted build whose process is gone."""
     for tmp in cache_dir.glob(f".{name}.*.tmp-*"):
         pid = tmp.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or not _pid_alive(int(pid)):
+        if not pid.isdigit() or not pid_alive(int(pid)):
             with contextlib.suppress(OSError):
                 tmp.unlink()
 

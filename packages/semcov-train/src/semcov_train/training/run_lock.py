@@ -20,6 +20,8 @@ import socket
 import time
 from pathlib import Path
 
+from semcov_data.processes import pid_alive
+
 from ..rundir import LOCK_FILE
 from ..runtime.distributed import all_gather_objects
 
@@ -48,16 +50,6 @@ def close_inherited_locks() -> None:
 
 class RunDirectoryLocked(ValueError):
     """Another process holds the run directory; the message names its pid and host."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _read_record(path: Path) -> dict | None:
@@ -154,7 +146,7 @@ class RunLock:
         if not record or record.get("pid") is None:
             return True
         same_host = record.get("host") == socket.gethostname()
-        return same_host and not _pid_alive(int(record["pid"]))
+        return same_host and not pid_alive(int(record["pid"]))
 
     def release(self) -> None:
         """Empty the record (a clean end leaves nothing to take over) and unlock."""
