@@ -26,7 +26,7 @@ import pandas as pd
 from semcov_metrics import SemanticFairnessReport
 from semcov_metrics.cell_permutation import MIN_TEST_PERMUTATIONS
 
-from .audit_card import audit_context, default_card, load_user_card, merge_card
+from .audit_card import audit_context, default_card, load_user_card, merge_card, page_context
 from .audit_inputs import AuditInputs, check_run_dir, read_audit_inputs
 from .distributed import setup_distributed
 from .rundir import AUDIT_DIR, BEST_CHECKPOINT, CHECKPOINT_DIR
@@ -274,7 +274,12 @@ def _write(
     title = f"Semantic fairness audit: {context['model']} on {inputs.config.dataset}"
     try:
         report.to_html(
-            folder / "report.html", card=card, sensitivity=sensitivity, title=title, context=context
+            folder / "report.html",
+            card=card,
+            sensitivity=sensitivity,
+            title=title,
+            context=page_context(context),
+            class_names=list(inputs.axes.classes),  # the report is on class codes
         )
     except ImportError:  # the renderer is there, its template engine is not
         logger.warning(_HTML_MISSING)
