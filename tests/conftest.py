@@ -1,5 +1,7 @@
-"""Settings of the whole suite: one bytecode cache for the session's interpreters, and which
-tests share a worker when the suite runs on several (pytest-xdist, ``--dist loadfile``).
+"""Settings of the whole suite: one bytecode cache for the session's interpreters, which
+tests share a worker when the suite runs on several (pytest-xdist, ``--dist loadfile``), and
+the headless Chromium of the HTML report's browser tests (``browser``, ``browser_tools``:
+tests/browser_support.py).
 
 Bytecode. With ``PYTHONDONTWRITEBYTECODE`` set (as on the CI machine) every interpreter that the
 suite starts (``uv run`` in the documentation blocks, the trainer's command line, torchrun
@@ -16,10 +18,13 @@ order on one worker, in the one folder they share (``tests/docs/test_readme_bloc
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
 import tempfile
+import types
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +109,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             slow_blocks[scope] = slow_blocks.get(scope, 0) + slow
     # sorted() is stable: tests keep their order inside a unit and among the other files
     items[:] = sorted(items, key=lambda item: -slow_blocks.get(_scope(item.nodeid), -1))
+
+
+def _browser_support() -> types.ModuleType:
+    """tests/browser_support.py, loaded by path (this folder is no package under importlib
+    mode); loaded once per process."""
+    name = "semcov_tests_browser_support"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).with_name("browser_support.py")
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def browser_tools() -> types.ModuleType:
+    """The browser helpers: ``open_report``, ``check_page``, ``screenshot_pixels``, ...
+    (tests/browser_support.py)."""
+    return _browser_support()
+
+
+@pytest.fixture(scope="session")
+def browser(browser_tools):
+    """A headless system Chromium for the session (Playwright); skipped when Chromium is
+    missing outside CI, failed in CI (``CI=true``)."""
+    yield from browser_tools.launch_browser()

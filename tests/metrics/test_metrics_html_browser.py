@@ -3,20 +3,20 @@ loads from disk with no console or page error, requests nothing but ``file:`` an
 URLs, shows the summary, the tables and the figures, renders a screenshot that is not blank and
 prints to PDF. Run on a CSV audit and, when present, on the real MILK10k metadata.
 
-Skipped only when Chromium is missing outside CI; in CI (``CI=true``) a missing Chromium fails.
+The browser and the checks come from tests/browser_support.py (fixtures ``browser`` and
+``browser_tools``): skipped only when Chromium is missing outside CI; in CI (``CI=true``) a
+missing Chromium fails.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
@@ -24,66 +24,9 @@ from semcov_metrics import semantic_fairness_report
 from semcov_metrics.cli import main
 
 MILK10K = Path(__file__).resolve().parents[3] / "shared" / "data" / "milk10k"
-CHROMIUM = shutil.which("chromium")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing in CI: .ci/run installs it (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield instance
-        instance.close()
-
-
-def open_report(browser, path: Path) -> dict:
-    """Load ``path`` in a fresh page; return what it requested, logged, drew and printed."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors, requests = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(path.resolve().as_uri(), wait_until="load")
-    visible = {
-        "summary": page.locator("#summary .summary p").first.is_visible(),
-        "key numbers": page.locator("#key-numbers").is_visible(),
-        "scg table": page.locator("table.scg-table").first.is_visible(),
-        "first figure": page.locator("svg.figure").first.is_visible(),
-    }
-    n_figures = page.locator("svg.figure").count()
-    screenshot = page.screenshot(full_page=False)
-    pdf = page.pdf(format="A4")
-    page.close()
-    return {
-        "errors": errors,
-        "requests": requests,
-        "visible": visible,
-        "n_figures": n_figures,
-        "screenshot": screenshot,
-        "pdf": pdf,
-    }
-
-
-def check_page(result: dict, min_figures: int) -> None:
-    assert result["errors"] == []
-    assert result["requests"] and all(
-        url.startswith(("file:", "data:")) for url in result["requests"]
-    ), result["requests"]
-    assert all(result["visible"].values()), result["visible"]
-    assert result["n_figures"] >= min_figures
-    pixels = np.asarray(Image.open(io.BytesIO(result["screenshot"])).convert("RGB"))
-    assert pixels.shape[:2] == (900, 1200)
-    assert (pixels < 250).any(axis=2).mean() > 0.02  # not blank: ink on a few % of the pixels
-    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200  # text, figures, colours
-    assert result["pdf"].startswith(b"%PDF") and len(result["pdf"]) > 20_000
-
-
-def test_csv_audit_in_the_browser(browser, binary_audit, tmp_path, html_tools):
+def test_csv_audit_in_the_browser(browser, browser_tools, binary_audit, tmp_path, html_tools):
     train_csv, test_csv = binary_audit[5]
     out = tmp_path / "out"
     code = main(
@@ -96,13 +39,15 @@ def test_csv_audit_in_the_browser(browser, binary_audit, tmp_path, html_tools):
         ]
     )
     assert code == 0
-    check_page(open_report(browser, out / "report.html"), min_figures=3)
+    browser_tools.check_page(browser_tools.open_report(browser, out / "report.html"), min_figures=3)
 
 
-def test_full_fields_in_the_browser(browser, binary_audit, multiclass_audit, tmp_path):
+def test_full_fields_in_the_browser(
+    browser, browser_tools, binary_audit, multiclass_audit, tmp_path
+):
     for audit, figures in ((binary_audit, 5), (multiclass_audit, 4)):
         path = audit[4].to_html(tmp_path / f"full-{figures}.html", context={"model": "test"})
-        check_page(open_report(browser, path), min_figures=figures)
+        browser_tools.check_page(browser_tools.open_report(browser, path), min_figures=figures)
 
 
 def milk10k_audit() -> tuple:
@@ -112,7 +57,8 @@ def milk10k_audit() -> tuple:
     ground-truth diagnoses (MEL from ``MILK10k_Training_GroundTruth.csv``, joined on
     ``lesion_id``). Computed here: the train/test split (lesions split 70/30 by
     ``GroupShuffleSplit``, seed 0) and the "model", a logistic regression on the 7 MONET scores
-    fitted on the training split; its MEL probability on the test split is the score audited.
+    fitted on the training split; its MEL probability on the test split is the score audited
+    (MEL at 0.5). The report is the full one: test, slope, power, bands, strata, intersections.
     """
     metadata = pd.read_csv(MILK10K / "MILK10k_Training_Metadata.csv")
     truth = pd.read_csv(MILK10K / "MILK10k_Training_GroundTruth.csv")
@@ -139,6 +85,7 @@ def milk10k_audit() -> tuple:
         test_scores=score,
         classes=["rest", "MEL"],
         n_boot=100,
+        power=True,
     )
     n_mel = int((test["label"] == "MEL").sum())
     context = {
@@ -153,11 +100,20 @@ def milk10k_audit() -> tuple:
     not (MILK10K / "MILK10k_Training_Metadata.csv").exists(),
     reason="real MILK10k metadata not present beside the checkout",
 )
-def test_milk10k_audit_in_the_browser(browser, tmp_path):
+def test_milk10k_audit_in_the_browser(browser, browser_tools, tmp_path):
     report, context, n_descriptors = milk10k_audit()
     assert n_descriptors == 7
     path = report.to_html(tmp_path / "milk10k.html", context=context, title="MILK10k audit")
     html = path.read_text()
     assert "MILK10k dermoscopic images, lesion-grouped split" in html
     assert html.count("<h2>Class ") == 2
-    check_page(open_report(browser, path), min_figures=3)
+    browser_tools.check_page(browser_tools.open_report(browser, path), min_figures=3)
+
+
+def test_the_browser_is_the_systems_chromium(browser, browser_tools):
+    """Playwright drives the system's binary, not a browser it downloaded."""
+    path = browser_tools.chromium_path()
+    reported = subprocess.run([path, "--version"], capture_output=True, text=True, check=True)
+    major = browser.version.split(".")[0]
+    assert f" {major}." in reported.stdout, (browser.version, reported.stdout)
+    assert os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] == "1"

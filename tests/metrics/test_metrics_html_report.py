@@ -42,7 +42,8 @@ def test_missing_fields_are_shown_as_not_computed(binary_pages, binary_audit, ht
     bare, full = (Page(html).visible_text for html in binary_pages)
     report = binary_audit[3]
     for phrase in (
-        "p-value undefined against a null in which a test image's error depends on its",
+        "Against the cell-rate resampling null (",
+        "its p-value is undefined and the null's 95 % quantile is undefined",
         "slope was not computed",
         "power to see an effect was not computed",
         "Coverage bands: not computed",
@@ -64,15 +65,27 @@ def test_summary_states_the_numbers_in_words(binary_pages, binary_audit, html_to
     full_report = binary_audit[4]
     text = Page(binary_pages[1]).visible_text
     low, high = full_report.slope_interval
-    assert f"p-value {full_report.cdi_p_value:.3f} against a null" in text
-    assert f"whose 95 % quantile is {full_report.cdi_null_q95:.3f}" in text
-    assert (
-        f"missed by {full_report.coverage_error_slope:.3f} (95 % CI {low:.3f} to {high:.3f})"
-        in (text)
+    # the CDI test's null as significance.py defines it: cell rates permuted within class
+    null = (
+        f"Against the cell-rate resampling null ({full_report.n_permutations:,} replicates: each "
+        "(class, subgroup) cell's error rate is permuted among the cells of its class and every "
+        "test image's miss is redrawn from its cell's new rate"
     )
+    assert null in text
+    assert f"its p-value is {full_report.cdi_p_value:.3f}" in text
+    assert f"the null's 95 % quantile is {full_report.cdi_null_q95:.3f}" in text
+    assert "permutation of SCGs" not in text and "SCGs permuted" not in text
+    assert (
+        f"is {full_report.coverage_error_slope:.3f} (95 % CI {low:.3f} to {high:.3f}) per unit "
+        "of coverage, p-value"
+    ) in text
     power = full_report.power.to_dict()
     if power["min_detectable_slope"] is not None:
-        assert f"is {power['min_detectable_slope']:.3f}" in text
+        assert f"detects a slope of {power['min_detectable_slope']:.3f} or steeper" in text
+    else:  # the binary fixture: its design reaches 80 % power at no slope of the grid
+        assert "no slope up to 2 reaches 80 % power with this design" in text
+        key = dict(row[:2] for row in Page(binary_pages[1]).tables["key-numbers"][1:])
+        assert key["Minimum detectable slope (CDI test)"] == "none up to 2"
     assert ("The audit is underpowered" in text) == power["underpowered"]
     n_flagged = int(full_report.table["flagged"].sum())
     assert f"{n_flagged} of {full_report.n_valid} SCGs are flagged" in text
@@ -395,7 +408,7 @@ def test_slope_counts_come_from_to_dict(binary_audit):
 
     report = WithSlopeEntry(**{f.name: getattr(full, f.name) for f in dataclasses.fields(full)})
     html = render_html(report)
-    assert "(1,200 test images in 12 cells)" in html
+    assert "(1,200 test images in 12 cells, interval clustered by cell)" in html
     assert "to report.json (schema version 1)" in html
     n = full.slope.n_samples
-    assert f"({n:,} test images in {full.slope.n_clusters} cells)" in render_html(full)
+    assert f"({n:,} test images in {full.slope.n_clusters} cells," in render_html(full)

@@ -319,8 +319,13 @@ def test_card_yaml_overrides_the_runs_card_and_reaches_the_html_renderer(
 
     calls = []
 
-    def to_html(self, path, *, card=None, sensitivity=None, title=None, context=None):
-        calls.append({"card": card, "sensitivity": sensitivity, "title": title, "context": context})
+    def to_html(
+        self, path, *, card=None, sensitivity=None, title=None, context=None, class_names=None
+    ):
+        calls.append(
+            {"card": card, "sensitivity": sensitivity, "title": title, "context": context}
+            | {"class_names": class_names}
+        )
         path.write_text("<html></html>")
 
     monkeypatch.setattr(SemanticFairnessReport, "to_html", to_html, raising=False)
@@ -331,6 +336,8 @@ def test_card_yaml_overrides_the_runs_card_and_reaches_the_html_renderer(
     assert isinstance(call["sensitivity"], pd.DataFrame) and len(call["sensitivity"]) > 0
     assert call["context"]["method"] == "semcovnet" and call["context"]["dataset"] == "synthetic"
     assert "SemCovNet" in call["title"]
+    assert call["class_names"] == ["rest", "MEL"]  # the report's classes are the codes 0, 1
+    assert call["context"]["test"].startswith(f"{call['context']['n_test']:,} test images")
     calls.clear()
     audit_run(runs["semcovnet"], out=tmp_path / "no-html", html=False, **FAST)
     assert not calls and not (tmp_path / "no-html" / "report.html").exists()
@@ -350,3 +357,35 @@ def test_takes_descriptors_says_whether_the_model_reads_p(name):
     with torch.no_grad():
         moved = (model(images, p).logits - model(images, 1 - p).logits).abs().max().item()
     assert (moved > 1e-6) == method.takes_descriptors, moved
+
+
+def test_audit_page_of_the_smoke_run_in_the_browser(runs, browser, browser_tools, tmp_path):
+    """``semcov-train audit`` as a user runs it, its report.html opened in headless Chromium."""
+    run_dir = runs["semcovnet"]
+    argv = ["audit", "--run", str(run_dir), "--out", str(tmp_path), "--n-boot", "20"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "semcov_train", *argv, "--n-permutations", "99"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads((run_dir / "results.json").read_text())
+    payload = json.loads((tmp_path / "report.json").read_text())
+    assert payload["cdi"] == pytest.approx(results["cdi"], abs=1e-12)
+    parts = {
+        **browser_tools.PAGE_PARTS,
+        "sensitivity section": "#sensitivity h2",
+        "sensitivity figure": "#sensitivity svg.figure",
+        "sensitivity table": "#sensitivity-table",
+    }
+    page = browser_tools.open_report(browser, tmp_path / "report.html", parts)
+    browser_tools.check_page(page, min_figures=6)  # scatter, reliability, ROC, 2 maps, sensitivity
+    html = (tmp_path / "report.html").read_text()
+    assert f"is {results['cdi']:.3f} (95" in html  # the summary's CDI is results.json's
+    # the report runs on class codes; the page names the classes as config.json does
+    classes = read_config(run_dir).resolved["classes"]
+    assert html.count("<h2>Class ") == len(classes)
+    for name in classes:
+        assert f"<h2>Class {name}</h2>" in html and f"<td>{name}</td>" in html
+    assert "<h2>Class 0</h2>" not in html and "<td>0</td><td>MONET" not in html

@@ -21,6 +21,7 @@ def to_html(
     sensitivity: pd.DataFrame | None = None,
     title: str | None = None,
     context: Mapping[str, Any] | None = None,
+    class_names: Any = None,
 ) -> Path:
     """Write the report as one self-contained HTML file (needs the ``html`` extra).
 
@@ -32,6 +33,8 @@ def to_html(
             mean_score_change, decision_flip_rate, n``), or None.
         title: the page title.
         context: what was audited, e.g. ``{"model": ..., "train": ..., "test": ...}``.
+        class_names: the classes' names (``{class: name}`` or in class order) for a report
+            computed on class codes.
 
     Returns:
         The path written; see :func:`semcov_metrics.html_report.write_html_report`.
@@ -39,5 +42,11 @@ def to_html(
     from semcov_metrics.html_report import write_html_report
 
     return write_html_report(
-        self, path, card=card, sensitivity=sensitivity, title=title, context=context
+        self,
+        path,
+        card=card,
+        sensitivity=sensitivity,
+        title=title,
+        context=context,
+        class_names=class_names,
     )

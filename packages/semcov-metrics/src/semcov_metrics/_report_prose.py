@@ -20,11 +20,20 @@ from semcov_metrics._report_view import (
     scg_name,
     slope_details,
 )
+from semcov_metrics.power import SLOPE_GRID
 
-__all__ = ["CONTEXT_LABELS", "cdi_interval", "summary_sentences"]
+__all__ = [
+    "CONTEXT_LABELS",
+    "LARGEST_SLOPE",
+    "cdi_interval",
+    "context_details",
+    "summary_sentences",
+]
 
-#: How the summary introduces the usual ``context`` keys; other keys keep their own name.
+#: How the summary introduces the usual ``context`` keys; other keys are listed as details.
 CONTEXT_LABELS = {"model": "Model", "train": "Training data", "test": "Test data"}
+#: The largest slope magnitude the power simulation tries (its grid's end).
+LARGEST_SLOPE = max(SLOPE_GRID)
 
 
 def _with_interval(value: Any, interval: Any, confidence: float) -> str:
@@ -41,35 +50,67 @@ def cdi_interval(report: Any) -> Any:
     return interval
 
 
+def context_details(context: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The ``context`` entries the summary does not state (all but model, train and test), as
+    ``(name, text)`` pairs with underscores read as spaces; entries without a value are left out.
+
+    Example:
+        >>> context_details({"model": "CNN", "n_test": 32, "git_commit": None})
+        [('n test', '32')]
+    """
+    return [
+        (str(key).replace("_", " "), fmt(value))
+        for key, value in (context or {}).items()
+        if key not in CONTEXT_LABELS and value is not None and str(value) != ""
+    ]
+
+
 def _context(context: Mapping[str, Any] | None) -> list[str]:
-    if not context:
-        return ["The model and the data were not described (no context was given)."]
-    parts = [f"{CONTEXT_LABELS.get(str(k), str(k))}: {v}." for k, v in context.items()]
-    return [" ".join(parts)]
+    parts = [
+        f"{label}: {context[key]}."
+        for key, label in CONTEXT_LABELS.items()
+        if context and context.get(key) not in (None, "")
+    ]
+    if parts:
+        return [" ".join(parts)]
+    if context:
+        return ["The audited run is described under \u201cAudit details\u201d at the end."]
+    return ["The model and the data were not described (no context was given)."]
+
+
+def _null_words(report: Any) -> str:
+    replicates = field(report, "n_permutations")
+    count = f"{fmt(replicates)} replicates: " if isinstance(replicates, int) and replicates else ""
+    return (
+        f"the cell-rate resampling null ({count}each (class, subgroup) cell's error rate is "
+        "permuted among the cells of its class and every test image's miss is redrawn from its "
+        "cell's new rate, the images and their descriptors left in place)"
+    )
 
 
 def _cdi(report: Any, confidence: float) -> str:
     text = (
         f"Across the {report.n_valid} semantic coverage groups (SCGs) with enough test support, "
-        "the coverage disparity index (CDI: how strongly test error follows training coverage, "
-        "0 = not at all, 1 = perfectly) is "
+        "the coverage disparity index (CDI: the absolute correlation between an SCG's training "
+        "coverage and its test error, 0 = unrelated, 1 = perfectly related) is "
         + _with_interval(report.cdi, cdi_interval(report), confidence)
     )
     p_value, q95 = field(report, "cdi_p_value"), field(report, "cdi_null_q95")
     if p_value is MISSING and q95 is MISSING:
         return text + (
-            f". Its p-value and the 95\u00a0% quantile of the no-relation null were "
+            f". Its p-value and the 95\u00a0% quantile of the resampling null were "
             f"{NOT_COMPUTED}; the mean of that null is {fmt(field(report, 'cdi_null'))}."
         )
     text += (
-        f"; p-value {fmt_p(p_value)} against a null in which a test image's error depends on its "
-        f"(class, subgroup) cell only, whose 95\u00a0% quantile is {fmt(q95)}."
+        f". Against {_null_words(report)}, its p-value is {fmt_p(p_value)} and the null's "
+        f"95\u00a0% quantile is {fmt(q95)}."
     )
     if p_value is not MISSING and p_value == p_value:
         text += (
-            " Error follows coverage more than chance alone gives on these groups."
+            " Error follows coverage more than this null gives; read it with the per-SCG "
+            "tables, since a descriptor that is hard in every cell also counts here."
             if p_value < 0.05
-            else " This is within what chance alone gives on these groups."
+            else " This CDI is within what the null gives: no evidence that error follows coverage."
         )
     return text
 
@@ -79,12 +120,16 @@ def _slope(report: Any, confidence: float) -> str:
     if slope["slope"] is MISSING:
         return f"The support-aware coverage–error slope was {NOT_COMPUTED}."
     text = (
-        "Going from no to full training coverage changes a test image's probability of being "
-        f"missed by {_with_interval(slope['slope'], slope['interval'], confidence)}, "
-        f"p-value {fmt_p(slope['p_value'])}"
+        "The support-aware slope (every test image's miss regressed on its own training "
+        "coverage, one intercept per class) is "
+        f"{_with_interval(slope['slope'], slope['interval'], confidence)} per unit of coverage, "
+        f"p-value {fmt_p(slope['p_value'])} against the same null"
     )
     if slope["n_clusters"] is not MISSING:
-        text += f" ({fmt(slope['n_samples'])} test images in {fmt(slope['n_clusters'])} cells)"
+        text += (
+            f" ({fmt(slope['n_samples'])} test images in {fmt(slope['n_clusters'])} cells, "
+            "interval clustered by cell)"
+        )
     value, interval = slope["slope"], fmt_interval(slope["interval"])
     if fmt(value) == "undefined" or not interval:
         return text + "."
@@ -103,10 +148,21 @@ def _power(report: Any) -> str:
     power = field(report, "power")
     if power is MISSING or power is None:
         return f"Whether the audit had the power to see an effect was {NOT_COMPUTED}."
-    text = (
-        f"The smallest slope this audit detects with {_share(power.get('target_power'))} power "
-        f"at α = {fmt(power.get('alpha'), 2)} is {fmt(power.get('min_detectable_slope'))}"
-    )
+    target = _share(power.get("target_power"))
+    simulated = power.get("n_simulations")
+    how = f"{fmt(simulated)} simulated audits of this design" if simulated else "simulation"
+    alpha = fmt(power.get("alpha"), 2)
+    detectable = power.get("min_detectable_slope")
+    if fmt(detectable) == "undefined":
+        text = (
+            f"Power, by {how} with a planted slope: no slope up to {LARGEST_SLOPE:g} reaches "
+            f"{target} power with this design (the CDI test at α = {alpha})"
+        )
+    else:
+        text = (
+            f"Power, by {how} with a planted slope: the CDI test at α = {alpha} detects a "
+            f"slope of {fmt(detectable)} or steeper with {target} power"
+        )
     reference = power.get("reference_slope")
     if reference is not None:
         text += (
@@ -118,10 +174,10 @@ def _power(report: Any) -> str:
             ". The audit is underpowered: a slope it did not find may still be there, so the "
             "absence of a significant slope is not evidence of fairness."
         )
-    return text + ". The audit had the power to see an effect of that size."
+    return text + f". The audit had the power to see a slope of {fmt(reference)}."
 
 
-def _worst(table: pd.DataFrame, n: int = 3) -> str:
+def _worst(table: pd.DataFrame, confidence: float, n: int = 3) -> str:
     worst = ordered_scgs(table).head(n)
     if worst.empty:
         return "No SCG had enough test support to be ranked."
@@ -131,7 +187,7 @@ def _worst(table: pd.DataFrame, n: int = 3) -> str:
         tpr = f"true positive rate {fmt(row.tpr, 2)}"
         if has_interval:
             bounds = fmt_interval((row.tpr_low, row.tpr_high), 2)
-            tpr += f", 95\u00a0% CI {bounds}" if bounds else ""
+            tpr += f", {percent(confidence)} CI {bounds}" if bounds else ""
         names.append(
             f"{scg_name(row[0], row.descriptor, row.subgroup)} ({tpr}, test support "
             f"{row.support:.1f})"
@@ -145,10 +201,12 @@ def _flagged(report: Any, table: pd.DataFrame) -> str:
     count = int(table["flagged"].eq(True).sum())
     level = field(report, "fdr")
     at = "the report's level" if level is MISSING else f"{fmt(level, 2)}"
-    return (
-        f"{count} of {report.n_valid} SCGs are flagged: their error is above their class's at a "
-        f"false discovery rate of {at}."
+    rule = (
+        f"error above their class's, Benjamini–Hochberg q-values at a false discovery rate of {at}"
     )
+    if count == 0:
+        return f"0 of {report.n_valid} SCGs are flagged ({rule}): none stands out."
+    return f"{count} of {report.n_valid} SCGs are flagged ({rule}); they are marked in the tables."
 
 
 def summary_sentences(report: Any, context: Mapping[str, Any] | None) -> list[str]:
@@ -172,6 +230,6 @@ def summary_sentences(report: Any, context: Mapping[str, Any] | None) -> list[st
         _cdi(report, confidence),
         _slope(report, confidence),
         _power(report),
-        _worst(report.table),
+        _worst(report.table, confidence),
         _flagged(report, report.table),
     ]

@@ -17,6 +17,7 @@ __all__ = [
     "excluded_rows",
     "field",
     "fmt",
+    "fmt_change",
     "fmt_interval",
     "fmt_p",
     "intersection_rows",
@@ -97,6 +98,19 @@ def fmt_p(value: Any) -> str:
     if value is MISSING or _undefined(value):
         return fmt(value)
     return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+
+
+def fmt_change(value: Any, digits: int = 4) -> str:
+    """A signed change, "+0.0123" or "-0.0004"; one too small to show is "0.0000", not "-0.0000".
+
+    Example:
+        >>> fmt_change(0.01234), fmt_change(-0.00004), fmt_change(-0.0004), fmt_change(None)
+        ('+0.0123', '0.0000', '-0.0004', 'undefined')
+    """
+    if value is MISSING or _undefined(value):
+        return fmt(value)
+    text = f"{float(value):+.{digits}f}"
+    return text[1:] if float(text) == 0.0 else text
 
 
 def fmt_interval(interval: Any, digits: int = 3, between: str = " to ") -> str:

@@ -12,7 +12,14 @@ import pandas as pd
 
 from semcov_metrics import report_figures
 from semcov_metrics._optional import require
-from semcov_metrics._report_prose import CONTEXT_LABELS, cdi_interval, summary_sentences
+from semcov_metrics._report_classes import with_class_names
+from semcov_metrics._report_prose import (
+    CONTEXT_LABELS,
+    LARGEST_SLOPE,
+    cdi_interval,
+    context_details,
+    summary_sentences,
+)
 from semcov_metrics._report_view import (
     BANDS,
     MISSING,
@@ -28,6 +35,11 @@ from semcov_metrics._report_view import (
     slope_details,
     strata_rows,
 )
+from semcov_metrics._sensitivity_view import (
+    SENSITIVITY_COLUMNS,
+    sensitivity_section,
+    sensitivity_summary,
+)
 from semcov_metrics._svg import SVG_STYLE, figure_svg
 from semcov_metrics._version import __version__
 from semcov_metrics.model_card import CardSection, resolve_card
@@ -42,18 +54,8 @@ __all__ = [
     "write_html_report",
 ]
 
-#: Columns a descriptor-sensitivity table must have (one row per descriptor, class, subgroup
-#: and setting of the descriptor, "0" or "1").
-SENSITIVITY_COLUMNS = (
-    "descriptor",
-    "class",
-    "subgroup",
-    "setting",
-    "mean_score_change",
-    "decision_flip_rate",
-    "n",
-)
 _PURPOSE = "the HTML report"
+_DETECTABLE = "Minimum detectable slope (CDI test)"
 
 
 def require_html_extra() -> None:
@@ -92,37 +94,6 @@ def check_html_path(path: str | Path) -> Path:
     if not existed:
         path.unlink()
     return path
-
-
-def sensitivity_summary(sensitivity: pd.DataFrame) -> pd.DataFrame:
-    """Descriptor sensitivity pooled over subgroups: one row per descriptor, class and setting,
-    ``n``-weighted means of ``mean_score_change`` and ``decision_flip_rate``, ``n`` summed.
-
-    Example:
-        >>> s = pd.DataFrame({"descriptor": ["hair"] * 2, "class": ["MEL"] * 2,
-        ...     "subgroup": ["arm", "leg"], "setting": ["1", "1"], "mean_score_change": [0.1, 0.4],
-        ...     "decision_flip_rate": [0.0, 0.2], "n": [30, 10]})
-        >>> sensitivity_summary(s).round(3)
-          descriptor class setting  mean_score_change  decision_flip_rate   n
-        0       hair   MEL       1              0.175                0.05  40
-    """
-    if not isinstance(sensitivity, pd.DataFrame):
-        raise TypeError(f"sensitivity must be a pandas DataFrame, got {type(sensitivity).__name__}")
-    missing = [c for c in SENSITIVITY_COLUMNS if c not in sensitivity.columns]
-    if missing:
-        raise ValueError(f"sensitivity lacks the columns {missing}; it needs {SENSITIVITY_COLUMNS}")
-    frame = sensitivity.assign(setting=sensitivity["setting"].astype(str))
-    n = frame["n"].to_numpy(dtype=float)
-    weighted = frame.assign(
-        mean_score_change=frame["mean_score_change"] * n,
-        decision_flip_rate=frame["decision_flip_rate"] * n,
-    )
-    keys = ["descriptor", "class", "setting"]
-    columns = ["mean_score_change", "decision_flip_rate", "n"]
-    pooled = weighted.groupby(keys, sort=False)[columns].sum().reset_index()
-    for column in ("mean_score_change", "decision_flip_rate"):
-        pooled[column] = pooled[column] / pooled["n"].where(pooled["n"] > 0)
-    return pooled
 
 
 def card_defaults(report: Any, context: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
@@ -175,15 +146,21 @@ def _key_numbers(report: Any) -> list[dict[str, str]]:
         ("CDI null, mean", field(report, "cdi_null"), None, None),
         ("CDI null, 95\u00a0% quantile", field(report, "cdi_null_q95"), None, None),
         ("Coverage–error slope", slope["slope"], slope["interval"], slope["p_value"]),
-        ("Minimum detectable slope", power.get("min_detectable_slope", MISSING), None, None),
+        (_DETECTABLE, power.get("min_detectable_slope", MISSING), None, None),
         ("Worst-group TPR (TPR_w)", report.tpr_worst, intervals.get("tpr_worst"), None),
         ("Spread of TPR (TPR_std)", report.tpr_std, intervals.get("tpr_std"), None),
         ("S@95 in the coverage tail", field(report, "s95_tail"), None, None),
     ]
+    # a simulated power that reached its target at no slope of the grid says so
+    undetectable = bool(power) and fmt(power.get("min_detectable_slope")) == "undefined"
     return [
         {
             "name": name,
-            "value": fmt(value),
+            "value": (
+                f"none up to {LARGEST_SLOPE:g}"
+                if name == _DETECTABLE and undetectable
+                else fmt(value)
+            ),
             "interval": fmt_interval(interval),
             "p_value": "" if p_value is None else fmt_p(p_value),
         }
@@ -196,6 +173,13 @@ def _classes(report: Any) -> list[Any]:
     if classes is MISSING or classes is None:
         return list(dict.fromkeys(report.table["class"]))
     return list(classes)
+
+
+def _breakable(value: Any) -> Any:
+    """``value`` escaped, with a line-break opportunity after each underscore, so that a long
+    descriptor name ("MONET_gel_water_drop_fluid") wraps inside its table cell."""
+    markup = require("markupsafe", _PURPOSE)
+    return markup.escape(str(value)).replace("_", markup.Markup("_<wbr>"))
 
 
 class _Figures:
@@ -262,25 +246,9 @@ def _sections(report: Any, sensitivity: Any, svg: _Figures) -> dict[str, Any]:
     intersections = field(report, "intersections")
     sections["intersections"], sections["n_intersections"] = intersection_rows(intersections)
     sections["intersections_missing"] = intersections is MISSING
-    sections["sensitivity"] = None
-    if sensitivity is not None:
-        summary = sensitivity_summary(sensitivity)
-        pooled = sensitivity_summary(sensitivity.assign(**{"class": "all"}))
-        sections["sensitivity"] = {
-            "rows": [
-                {
-                    "descriptor": str(r.descriptor),
-                    "class": str(r[1]),
-                    "setting": r.setting,
-                    "change": fmt(r.mean_score_change),
-                    "flips": fmt(r.decision_flip_rate),
-                    "n": fmt(int(r.n)),
-                }
-                for r in summary.itertuples(index=False)
-            ],
-            "figure": svg(report_figures.sensitivity_figure(pooled), "Descriptor sensitivity"),
-            "n_rows": len(sensitivity),
-        }
+    sections["sensitivity"] = (
+        None if sensitivity is None else sensitivity_section(sensitivity, svg, BANDS)
+    )
     return sections
 
 
@@ -291,6 +259,7 @@ def render_html(
     sensitivity: pd.DataFrame | None = None,
     title: str | None = None,
     context: Mapping[str, Any] | None = None,
+    class_names: Any = None,
 ) -> str:
     """The report as one HTML document (a string); see :func:`write_html_report`."""
     jinja2 = require("jinja2", _PURPOSE)
@@ -300,6 +269,7 @@ def render_html(
         raise TypeError(f"context must be a mapping, got {type(context).__name__}")
     if sensitivity is not None:
         sensitivity_summary(sensitivity)  # refuse a bad table before drawing anything
+    report, sensitivity = with_class_names(report, sensitivity, class_names)
     sections_of_card: list[CardSection] = resolve_card(card, card_defaults(report, context))
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("semcov_metrics", "templates"),
@@ -308,13 +278,14 @@ def render_html(
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
+    environment.filters["breakable"] = _breakable
     with matplotlib.rc_context(SVG_STYLE):
         sections = _sections(report, sensitivity, _Figures())
     table = report.table
     return environment.get_template("report.html.j2").render(
         title=title or "Semantic fairness report",
         summary=summary_sentences(report, context),
-        context=dict(context or {}),
+        details=context_details(context),
         key_numbers=_key_numbers(report),
         card=sections_of_card,
         n_scgs=len(table),
@@ -336,6 +307,7 @@ def write_html_report(
     sensitivity: pd.DataFrame | None = None,
     title: str | None = None,
     context: Mapping[str, Any] | None = None,
+    class_names: Any = None,
 ) -> Path:
     """Write ``report`` as a self-contained HTML file (figures inline, no script, no request).
 
@@ -348,7 +320,11 @@ def write_html_report(
         sensitivity: descriptor sensitivity, columns :data:`SENSITIVITY_COLUMNS`; None leaves
             the section out with a note.
         title: the page title (default "Semantic fairness report").
-        context: what was audited, e.g. ``{"model": ..., "train": ..., "test": ...}``.
+        context: what was audited, e.g. ``{"model": ..., "train": ..., "test": ...}``: those
+            three open the summary, other keys are listed under "Audit details".
+        class_names: the classes' names, ``{class: name}`` or a sequence in the report's class
+            order, for a report computed on class codes; the page shows the names, the numbers
+            are the report's.
 
     Returns:
         The path written.
@@ -373,6 +349,13 @@ def write_html_report(
     """
     require_html_extra()
     path = check_html_path(path)
-    html = render_html(report, card=card, sensitivity=sensitivity, title=title, context=context)
+    html = render_html(
+        report,
+        card=card,
+        sensitivity=sensitivity,
+        title=title,
+        context=context,
+        class_names=class_names,
+    )
     path.write_text(html, encoding="utf-8")
     return path

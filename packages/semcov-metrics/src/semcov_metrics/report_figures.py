@@ -77,6 +77,7 @@ def coverage_error_figure(table: pd.DataFrame, slope: Any = None) -> Any:
         xs = np.array([x.min(), x.max()])
         label = "report's slope" if drawn else "weighted least squares"
         ax.plot(xs, y_mean + float(slope) * (xs - x_mean), color="black", lw=1.2, label=label)
+    ax.set_ylim(-0.03, 1.03)  # error is a share: a steep line leaves the axes, not the range
     ax.set_xlabel("training coverage of the SCG")
     ax.set_ylabel("test error (1 − TPR)")
     ax.set_title(f"{len(valid)} SCGs; point area ∝ test support")
@@ -250,5 +251,6 @@ def sensitivity_figure(summary: pd.DataFrame) -> Any:
     axes[0].invert_yaxis()
     axes[0].set_xlabel("mean change of the score")
     axes[1].set_xlabel("share of decisions that flip")
-    axes[1].legend(frameon=False, loc="lower right")
+    handles, labels = axes[1].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside upper center", ncols=len(labels), frameon=False)
     return figure

@@ -11,7 +11,7 @@ from typing import Any
 from ..rundir import provenance
 from .run_inputs import AuditInputs
 
-__all__ = ["audit_context", "default_card", "load_user_card", "merge_card"]
+__all__ = ["audit_context", "default_card", "load_user_card", "merge_card", "page_context"]
 
 #: What the audit is for, when the user's card does not say.
 INTENDED_USE = (
@@ -57,6 +57,40 @@ def audit_context(inputs: AuditInputs) -> dict[str, Any]:
         "audited_with": _versions(provenance()["versions"]),
         "git_commit": commit,
     }
+
+
+def page_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`audit_context` as the HTML page shows it: the model, the training and the test data
+    in words first (the summary states them), then every fact of the context (listed under the
+    page's audit details).
+
+    Example:
+        >>> context = {"model": "ERM", "method": "erm", "backbone": "resnet18",
+        ...     "dataset": "synthetic", "modality": "dermoscopic", "n_train": 112, "n_test": 32,
+        ...     "fold": 0, "seed": 0, "decision_rule": "balanced", "decision_threshold": 0.49,
+        ...     "training_source": "train_descriptors.parquet"}
+        >>> page = page_context(context)
+        >>> page["train"]
+        '112 images of the synthetic dermoscopic training split (fold 0, seed 0)'
+        >>> page["test"]
+        '32 test images; decisions at threshold 0.490 (rule: balanced)'
+    """
+    model = str(context["model"])
+    named = [f"{key} {context[key]}" for key in ("method", "backbone") if context.get(key)]
+    if named:
+        model += f" ({', '.join(named)})"
+    data = " ".join(str(context[key]) for key in ("dataset", "modality") if context.get(key))
+    train = f"{context['n_train']:,} images of the {data} training split"
+    train += f" (fold {context.get('fold')}, seed {context.get('seed')})"
+    threshold = context.get("decision_threshold")
+    decisions = (
+        "decisions by argmax"
+        if threshold is None
+        else f"decisions at threshold {float(threshold):.3f} (rule: {context.get('decision_rule')})"
+    )
+    test = f"{context['n_test']:,} test images; {decisions}"
+    rest = {key: value for key, value in context.items() if key != "model"}
+    return {"model": model, "train": train, "test": test, **rest}
 
 
 def default_card(inputs: AuditInputs) -> dict[str, Any]:

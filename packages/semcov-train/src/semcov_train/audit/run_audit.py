@@ -36,7 +36,7 @@ from ..rundir import AUDIT_DIR, BEST_CHECKPOINT, CHECKPOINT_DIR
 from ..runtime.checkpoint import atomic_write_bytes, atomic_write_json
 from ..runtime.device_policy import amp_dtype, use_channels_last
 from ..runtime.distributed import setup_distributed
-from .card import audit_context, default_card, load_user_card, merge_card
+from .card import audit_context, default_card, load_user_card, merge_card, page_context
 from .descriptor_sensitivity import sensitivity_passes, sensitivity_table
 from .run_inputs import AuditInputs, check_run_dir, read_audit_inputs, rebuild_test_dataset
 
@@ -269,7 +269,12 @@ def _write(
     title = f"Semantic fairness audit: {context['model']} on {inputs.config.dataset}"
     try:
         report.to_html(
-            folder / "report.html", card=card, sensitivity=sensitivity, title=title, context=context
+            folder / "report.html",
+            card=card,
+            sensitivity=sensitivity,
+            title=title,
+            context=page_context(context),
+            class_names=list(inputs.axes.classes),  # the report is on class codes
         )
     except ImportError:  # the renderer is there, its template engine is not
         logger.warning(_HTML_MISSING)
