@@ -133,8 +133,10 @@ def browser_tools() -> types.ModuleType:
     return _browser_support()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(browser_tools):
-    """A headless system Chromium for the session (Playwright); skipped when Chromium is
-    missing outside CI, failed in CI (``CI=true``)."""
+    """A headless system Chromium for one test module (Playwright); skipped when Chromium is
+    missing outside CI, failed in CI (``CI=true``). Module scope, not session: while Playwright
+    runs, its event loop holds the worker's main thread, where signal handlers run, so a later
+    test of the same worker that signals itself (the SIGTERM preemption test) would hang."""
     yield from browser_tools.launch_browser()
