@@ -104,6 +104,8 @@ def bare_report(report: SemanticFairnessReport) -> SemanticFairnessReport:
         reliability={},
         intersections=pd.DataFrame(),
         roc={},
+        class_coverage=pd.DataFrame(),
+        descriptor_tests=pd.DataFrame(),
     )
 
 

@@ -50,6 +50,7 @@ def test_missing_fields_are_shown_as_not_computed(binary_pages, binary_audit, ht
         "Reliability curves per band: none for this task",
         "ROC curves by subgroup: none for this task",
         "Intersections: none",
+        "Training-set tests: not computed",
         "Columns not computed for this report: band, TPR interval, q-value, flag",
     ):
         assert phrase in bare, phrase
@@ -412,3 +413,11 @@ def test_slope_counts_come_from_to_dict(binary_audit):
     assert "to report.json (schema version 1)" in html
     n = full.slope.n_samples
     assert f"({n:,} test images in {full.slope.n_clusters} cells," in render_html(full)
+
+
+def test_training_set_tests_are_listed_lowest_q_first(binary_audit, html_tools):
+    full = binary_audit[4]
+    rows = html_tools.Page(render_html(full)).tables["descriptor-tests-table"][1:]
+    expected = full.descriptor_tests.sort_values(["q_value", "descriptor"], kind="stable")
+    assert [r[0] for r in rows] == [d.replace("_", " ") for d in expected["descriptor"]]
+    assert [float(r[3]) for r in rows] == pytest.approx(expected["p_value"].tolist(), abs=5e-4)

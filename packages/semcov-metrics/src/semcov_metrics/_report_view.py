@@ -14,6 +14,7 @@ __all__ = [
     "BANDS",
     "MISSING",
     "NOT_COMPUTED",
+    "descriptor_test_rows",
     "excluded_rows",
     "field",
     "fmt",
@@ -271,6 +272,24 @@ def intersection_rows(intersections: Any, limit: int = 15) -> tuple[list[dict[st
         for class_value, row in zip(classes, ranked.itertuples(index=False), strict=True)
     ]
     return rows, len(intersections)
+
+
+def descriptor_test_rows(tests: Any) -> list[dict[str, str]]:
+    """The training set's per-descriptor class-permutation tests as formatted rows, lowest
+    q-value first (empty when the report has none)."""
+    if not isinstance(tests, pd.DataFrame) or tests.empty:
+        return []
+    ranked = tests.sort_values(["q_value", "descriptor"], na_position="last", kind="stable")
+    return [
+        {
+            "descriptor": str(row.descriptor).replace("_", " "),
+            "statistic": fmt(row.statistic, 5),
+            "null_q95": fmt(row.null_q95, 5),
+            "p_value": fmt_p(row.p_value),
+            "q_value": fmt_p(row.q_value),
+        }
+        for row in ranked.itertuples(index=False)
+    ]
 
 
 def slope_details(report: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from semcov_metrics._report_view import (
     BANDS,
     MISSING,
     NOT_COMPUTED,
+    descriptor_test_rows,
     excluded_rows,
     field,
     fmt,
@@ -246,6 +247,7 @@ def _sections(report: Any, sensitivity: Any, svg: _Figures) -> dict[str, Any]:
     intersections = field(report, "intersections")
     sections["intersections"], sections["n_intersections"] = intersection_rows(intersections)
     sections["intersections_missing"] = intersections is MISSING
+    sections["descriptor_tests"] = descriptor_test_rows(field(report, "descriptor_tests"))
     sections["sensitivity"] = (
         None if sensitivity is None else sensitivity_section(sensitivity, svg, BANDS)
     )
