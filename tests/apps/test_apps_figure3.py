@@ -49,6 +49,8 @@ def test_figure3_smoke_end_to_end(tmp_path, capsys, smoke_args):
     argv = ["--epochs", "2", "--seeds", "0", "1", *smoke_args]
     assert figure3.main(argv) == 0
     printed = capsys.readouterr().out
+    # The terminal gets the table in lines of at most 100 characters; the files keep it whole.
+    assert all(len(line) <= 100 for line in printed.splitlines() if line.startswith("|"))
     assert sorted(p.name for p in out.iterdir()) == [
         "figure3.csv",
         "figure3.md",
@@ -99,7 +101,7 @@ def test_figure3_smoke_end_to_end(tmp_path, capsys, smoke_args):
         np.testing.assert_allclose(curve["std"], stacked.std(axis=0, ddof=1))
         assert list(curve["n"]) == [2, 2]
     assert "decays toward zero" in rows.loc["with_cdi", "note"]
-    assert "| with_cdi | True | 2 | 2 |" in printed
+    assert "| with_cdi | True | 2 | 2 |" in (out / "figure3.md").read_text()
 
     # A run directory whose stored settings differ from the command's is refused, named.
     (stored_path,) = (runs / "figure3-with_cdi").rglob("fold0-seed1/config.json")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from semcov_train.cli import field_value
 from semcov_train.reporting import DEFAULT_METRICS, format_table, read_runs, write_tables
+from semcov_train.reporting.terminal import terminal_table
 
 from .app_rows import read_paper_table, read_rows
 from .grid import Grid, parse_shard
@@ -398,12 +399,15 @@ def not_run_reasons(
 
 
 def emit(table, out: str | Path, stem: str, notes: Sequence[str] = ()) -> list[Path]:
-    """Print `table` as Markdown and write ``<stem>.md/.csv/.tex`` into `out`; their paths.
-    `notes` (what the cells mean) follow the Markdown table as a list, in print and in the file."""
+    """Print `table` to fit a terminal and write ``<stem>.md/.csv/.tex`` into `out` in full;
+    their paths. `notes` (what the cells mean) follow the table as a list, in print and in the
+    Markdown file. In print, long cell texts (a "not run" reason) are said once below the table
+    and columns that do not fit side by side come in blocks (:func:`terminal_table`)."""
+    listed = "\n".join(f"- {note}" for note in notes)
     text = format_table(table, "markdown")
     if notes:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(f"- {note}" for note in notes)
-    print(text)
+        text = text.rstrip("\n") + "\n\n" + listed
+    print(terminal_table(table) + ("\n" + listed if notes else ""))
     paths = write_tables(table, out, stem)
     if notes:
         paths[0].write_text(text + "\n")
