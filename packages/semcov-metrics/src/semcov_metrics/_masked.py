@@ -16,6 +16,7 @@ from semcov_metrics._validation import (
     as_labels,
     categories,
     check_same_length,
+    descriptor_axis,
     encode,
     to_numpy,
     warn_undefined,
@@ -79,7 +80,7 @@ def validate_masked(
             f"descriptors must hold probabilities in [0, 1] where observed, got values in "
             f"[{low:g}, {high:g}]"
         )
-    names = _names(descriptor_names, names_from_frame, array.shape[1])
+    names = descriptor_axis(descriptor_names, names_from_frame, array.shape[1], "descriptors")
     label_array = as_labels(labels, "labels")
     check_same_length(descriptors=array, labels=label_array)
     axis = categories(classes, "classes", label_array)
@@ -99,20 +100,6 @@ def _mask_array(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
         if not np.isin(array, (0, 1)).all():
             raise ValueError("mask must hold booleans or 0/1 (1 = the label is observed)")
     return array.astype(bool)
-
-
-def _names(given: Sequence[str] | None, from_frame: list[str] | None, k: int) -> list[str]:
-    if given is None:
-        names = from_frame or [f"d{j}" for j in range(k)]
-    else:
-        names = [str(n) for n in given]
-        if len(names) != k:
-            raise ValueError(
-                f"descriptor_names has {len(names)} names but descriptors has {k} columns"
-            )
-    if len(set(names)) != len(names):
-        raise ValueError(f"descriptor names must be unique, got {names}")
-    return names
 
 
 def masked_class_sums(

@@ -105,18 +105,25 @@ def as_descriptor_matrix(
     if array.ndim == 1:
         array = array[:, None]
     check_probabilities(array, name)
-    n_descriptors = array.shape[1]
-    if descriptor_names is None:
-        names = names_from_frame or [f"d{k}" for k in range(n_descriptors)]
+    return array, descriptor_axis(descriptor_names, names_from_frame, array.shape[1], name)
+
+
+def descriptor_axis(
+    given: Sequence[str] | None, from_frame: list[str] | None, n_descriptors: int, name: str
+) -> list[str]:
+    """The K descriptor names: `given`, else a DataFrame's columns, else ``d0 … d{K-1}``;
+    a wrong count or a repeated name is refused (`name`: the matrix's argument)."""
+    if given is None:
+        names = from_frame or [f"d{k}" for k in range(n_descriptors)]
     else:
-        names = [str(n) for n in descriptor_names]
+        names = [str(n) for n in given]
         if len(names) != n_descriptors:
             raise ValueError(
                 f"descriptor_names has {len(names)} names but {name} has {n_descriptors} columns"
             )
     if len(set(names)) != len(names):
         raise ValueError(f"descriptor names must be unique, got {names}")
-    return array, names
+    return names
 
 
 def as_labels(value: Any, name: str) -> np.ndarray:
